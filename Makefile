@@ -1,0 +1,41 @@
+# Two commands on a fresh clone: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: serve build test lint bench loadtest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+build: $(STAMP)  ## build the graph into dist/
+	$(BIN)/kg build
+
+serve: build  ## build, then serve on http://127.0.0.1:8000
+	$(BIN)/kg serve
+
+test: $(TEST_STAMP)  ## install test dependencies and run the tests
+	$(BIN)/python -m pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests
+
+clean:
+	rm -rf dist .pytest_cache
+
+bench: $(STAMP)  ## benchmarks on demand (never part of make test); writes bench/REPORT.md
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+loadtest: build  ## 50 clients for 60 s on loopback; writes bench/LOADTEST.md
+	$(BIN)/python bench/loadtest.py
