@@ -1,0 +1,324 @@
+"""Command-line interface: ``kg build | validate | query | stats | serve``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .settings import Settings, load_settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Tokyo SME Policy Knowledge Graph: build, validate, query and serve.",
+)
+err = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings().with_overrides(**overrides)
+    except ValueError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def build(
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: dist/ or KG_DIST_DIR).")] = None,
+    reason: Annotated[bool, typer.Option("--reason/--no-reason", help="Add the OWL RL inferred graph.")] = True,
+    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check the graph with SHACL.")] = True,
+    base_iri: Annotated[str | None, typer.Option(help="Base IRI (KG_BASE_IRI).")] = None,
+    reasoner: Annotated[str | None, typer.Option(help="owlrl or reasonable (KG_REASONER).")] = None,
+    validator: Annotated[str | None, typer.Option(help="pyshacl or shacl (KG_VALIDATOR).")] = None,
+) -> None:
+    """Build the graph from data/ and ontology/ and write the dumps atomically."""
+    from .build import BuildError
+    from .build import build as run_build
+    from .sources import DataError
+
+    settings = _settings(base_iri=base_iri, reasoner=reasoner, validator=validator)
+    start = time.perf_counter()
+    try:
+        manifest, _ = run_build(settings, out, reason=reason, validate=validate)
+    except DataError as exc:
+        err.print(f"[red]build failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except BuildError as exc:
+        err.print(f"[red]build failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    target = Path(out or settings.dist_dir)
+    counts = manifest["triples"]
+    err.print(
+        f"built {target}/ in {time.perf_counter() - start:.1f} s — version {manifest['version']}, triples: {counts}"
+    )  # type: ignore[index]
+    for name in sorted(manifest["files"]):  # type: ignore[arg-type]
+        err.print(f"  {target / name}")
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    turtle = "turtle"
+    json = "json"
+    junit = "junit"
+
+
+class Inference(str, Enum):
+    none = "none"
+    rdfs = "rdfs"
+    owlrl = "owlrl"
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path] | None, typer.Argument(help="RDF files (ttl, nt, jsonld, trig, nq, rdf).")] = None,
+    shapes: Annotated[Path | None, typer.Option(help="Shapes file (default: ontology/shapes.ttl).")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="Report format.")] = ReportFormat.text,
+    inference: Annotated[Inference, typer.Option(help="Inference before validation.")] = Inference.none,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to a file.")] = None,
+    engine: Annotated[str | None, typer.Option(help="pyshacl (reference) or shacl (fast); KG_VALIDATOR.")] = None,
+) -> None:
+    """Validate the project graph, or any RDF files, against the SHACL shapes.
+
+    Exit 0: conforms; 1: violations; 2: unusable input.
+    """
+    from rdflib import Graph
+
+    from .build import assemble, load_ontology
+    from .sources import DataError
+    from .validate import InputError, format_report, load_rdf, run_validation
+
+    settings = _settings(validator=engine)
+    try:
+        shapes_graph = load_rdf([shapes]) if shapes else Graph().parse(settings.ontology_dir / "shapes.ttl")
+        if files:
+            data = load_rdf(list(files))
+            ontology = load_ontology(settings)
+        else:
+            graphs = assemble(settings, reason=False)
+            data, ontology = graphs.data + graphs.ontology, None
+    except (InputError, DataError) as exc:
+        err.print(f"[red]unusable input:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        report = run_validation(data, shapes_graph, ontology, inference=inference.value, engine=settings.validator)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    text = format_report(report, format.value)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    raise typer.Exit(0 if report.conforms else 1)
+
+
+class ResultFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+
+
+def _param_dict(params: list[str]) -> dict[str, str]:
+    out = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            err.print(f"[red]--param {p!r}:[/red] expected NAME=VALUE")
+            raise typer.Exit(2)
+        out[key] = value
+    return out
+
+
+@app.command()
+def query(
+    file: Annotated[str | None, typer.Argument(help="A .rq file, or - for standard input.")] = None,
+    saved: Annotated[str | None, typer.Option("--saved", help="Name of a saved query in queries/.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Saved-query parameter NAME=VALUE.")] = None,
+    format: Annotated[ResultFormat, typer.Option("--format", help="Output format.")] = ResultFormat.table,
+    dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
+) -> None:
+    """Run SPARQL on the built graph (ontology + data + inferred) and print the results."""
+    import pyoxigraph as ox
+
+    from .queries import ParameterError, QueryDefinitionError, load_saved_queries
+    from .store import StoreError, open_store, run_query
+
+    settings = _settings(dist_dir=dist)
+    bindings = {}
+    if saved:
+        try:
+            registry = load_saved_queries(settings.queries_dir)
+        except QueryDefinitionError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        if saved not in registry:
+            err.print(f"[red]no saved query {saved!r}[/red]; known: {', '.join(registry)}")
+            raise typer.Exit(2)
+        text = registry[saved].text
+        try:
+            bindings = registry[saved].bindings(_param_dict(param or []))
+        except ParameterError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+    elif file == "-":
+        text = sys.stdin.read()
+    elif file:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            err.print(f"[red]cannot read {file}:[/red] {exc}")
+            raise typer.Exit(2) from None
+    else:
+        err.print("[red]give a query file, - or --saved NAME[/red]")
+        raise typer.Exit(2)
+    try:
+        store = open_store(settings.dist_dir)
+        result = run_query(store, text, bindings)
+    except StoreError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    except SyntaxError as exc:
+        err.print(f"[red]SPARQL syntax error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if isinstance(result, bool):
+        sys.stdout.write(json.dumps({"boolean": result}) + "\n" if format != ResultFormat.table else f"{result}\n")
+        return
+    if isinstance(result, ox.QuerySolutions):
+        if format == ResultFormat.table:
+            _print_table(result)
+            return
+        fmt = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}[
+            format.value
+        ]
+        sys.stdout.write(result.serialize(format=fmt).decode("utf-8"))
+        return
+    sys.stdout.write(result.serialize(format=ox.RdfFormat.TURTLE).decode("utf-8"))
+
+
+def _print_table(solutions: object) -> None:
+    variables = [v.value for v in solutions.variables]  # type: ignore[attr-defined]
+    table = Table(*variables, show_lines=False)
+    count = 0
+    for row in solutions:  # type: ignore[attr-defined]
+        table.add_row(*("" if row[v] is None else getattr(row[v], "value", str(row[v])) for v in variables))
+        count += 1
+    Console(width=200).print(table)
+    err.print(f"{count} row(s)")
+
+
+@app.command()
+def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None) -> None:
+    """Print the number of instances of each class (asserted and inferred)."""
+    from .store import StoreError, open_store, run_query
+
+    settings = _settings(dist_dir=dist)
+    try:
+        store = open_store(settings.dist_dir)
+    except StoreError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    q = "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class ORDER BY DESC(?n) ?class"
+    table = Table("class", "instances")
+    for row in run_query(store, q):
+        table.add_row(row["class"].value, row["n"].value)
+    Console(width=200).print(table)
+
+
+@app.command()
+def load(
+    store: Annotated[Path, typer.Option(help="Folder of the on-disk store (then serve with KG_STORE_DIR).")] = Path(
+        "store"
+    ),
+    dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
+) -> None:
+    """Build (or check) an on-disk store from the dumps, so a server restart is ready at once."""
+    from .store import StoreError, ensure_store
+
+    settings = _settings(dist_dir=dist)
+    start = time.perf_counter()
+    try:
+        rebuilt = ensure_store(settings.dist_dir, store)
+    except StoreError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    verb = "built" if rebuilt else "checked (sound, up to date)"
+    err.print(f"{verb} {store}/ in {time.perf_counter() - start:.1f} s; serve it with KG_STORE_DIR={store}")
+
+
+@app.command()
+def publish(
+    to: Annotated[
+        str, typer.Option("--to", help="Graph Store Protocol endpoint, e.g. http://host:8890/sparql-graph-crud")
+    ],
+    dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
+    user: Annotated[str | None, typer.Option(help="User for HTTP digest authentication.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password for HTTP digest authentication.")] = None,
+) -> None:
+    """Load the dumps into a remote store: one PUT per named graph (ontology, data, inferred)."""
+    from .remote import publish as put_graphs
+
+    settings = _settings(dist_dir=dist)
+    try:
+        sent = put_graphs(settings.dist_dir, to, (user, password) if user else None)
+    except (RuntimeError, OSError) as exc:
+        err.print(f"[red]publish failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    for graph, n in sent.items():
+        err.print(f"  {graph}: {n} triples")
+    err.print(f"published to {to}; serve from it with KG_BACKEND=<its SPARQL endpoint>")
+
+
+@app.command()
+def synth(
+    scale: Annotated[int, typer.Option(help="About how many triples the built edition should have.")] = 100_000,
+    out: Annotated[Path, typer.Option(help="Folder for the synthetic tables.")] = Path("bench/synthetic/data"),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same tables).")] = 1,
+) -> None:
+    """Write a synthetic national edition (tables like data/) for benchmarks."""
+    from .synth import synthesize
+
+    settings = _settings()
+    counts = synthesize(scale, out, settings.data_dir, seed)
+    err.print(f"wrote {out}/: {counts}; build it with KG_DATA_DIR={out} kg build --out DIR")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (KG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (KG_PORT).")] = None,
+    dist: Annotated[Path | None, typer.Option(help="Built dataset folder (KG_DIST_DIR).")] = None,
+    base_iri: Annotated[str | None, typer.Option(help="Base IRI (KG_BASE_IRI).")] = None,
+    query_timeout: Annotated[float | None, typer.Option(help="Query time limit, s (KG_QUERY_TIMEOUT).")] = None,
+    max_rows: Annotated[int | None, typer.Option(help="Row limit (KG_MAX_ROWS).")] = None,
+    public_url: Annotated[str | None, typer.Option(help="Public root URL (KG_PUBLIC_URL).")] = None,
+) -> None:
+    """Serve the built graph over HTTP (SPARQL endpoint, saved queries, pages, dumps)."""
+    settings = _settings(
+        host=host,
+        port=port,
+        dist_dir=dist,
+        base_iri=base_iri,
+        query_timeout=query_timeout,
+        max_rows=max_rows,
+        public_url=public_url,
+    )
+    try:
+        from .web.app import run
+    except ImportError:
+        err.print(f"The HTTP server is not available yet. The dumps are in {settings.dist_dir}/")
+        raise typer.Exit(0) from None
+    run(settings)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,216 @@
+"""Answer from a remote SPARQL 1.1 store, and publish the dumps there (Graph Store Protocol).
+
+``KG_BACKEND=<endpoint URL>`` makes the server use ``RemoteEngine`` instead of local workers;
+``kg publish --to <graph store URL>`` PUTs each named graph of ``dist/kg.trig``.
+
+A remote store cannot take SEP-0007 substitutions, so parameters are bound by rewriting the
+query's variable tokens (outside strings, IRIs and comments) into terms rendered by
+pyoxigraph's serializer — the value is escaped by the library, never spliced as raw text. In the
+SELECT projection and GROUP BY the variable becomes ``(term AS ?var)``, as SEP-0007 specifies.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pyoxigraph as ox
+
+from .engine import EngineUnavailable, QueryError, QueryRequest, QueryResult, QuerySyntaxError, QueryTimeout
+from .results import (
+    CANONICAL,
+    GRAPH_EQUIVALENTS,
+    GRAPH_TYPES,
+    SOLUTION_TYPES,
+    NotAcceptable,
+    _choose,
+    serialize_boolean,
+    serialize_solutions,
+    term_from_tuple,
+)
+
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_TOKENS = re.compile(
+    r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*)'
+    r"|(?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<word>\b(?:SELECT|WHERE|GROUP|BY|HAVING|ORDER|LIMIT|OFFSET|VALUES|CONSTRUCT|DESCRIBE|ASK|FROM)\b)",
+    re.I,
+)
+
+
+def bind_by_rewriting(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> str:
+    """Return ``query`` with each bound variable replaced by its term (SEP-0007 semantics).
+
+    In the SELECT projection the variable becomes ``(term AS ?var)``; in GROUP BY it is dropped
+    (grouping by a constant changes no group, and some stores refuse expressions there);
+    everywhere else it becomes the term.
+    """
+    if not bindings:
+        return query
+    out: list[str] = []
+    last = 0
+    section = ""
+    for m in _TOKENS.finditer(query):
+        if m.group("skip"):
+            continue
+        if m.group("word"):
+            section = m.group("word").upper()
+            continue
+        name = m.group("var")[1:]
+        if name not in bindings:
+            continue
+        term = str(bindings[name])
+        if section == "SELECT":
+            replacement = f"({term} AS {m.group('var')})"
+        elif section == "BY" and _in_group_by(query, m.start()):
+            replacement = ""
+        else:
+            replacement = term
+        out.append(query[last : m.start()])
+        out.append(replacement)
+        last = m.end()
+    out.append(query[last:])
+    return "".join(out)
+
+
+def _in_group_by(query: str, position: int) -> bool:
+    """True when the BY clause around ``position`` is GROUP BY (not ORDER BY)."""
+    before = query[:position].upper()
+    return before.rfind("GROUP") > before.rfind("ORDER")
+
+
+def _json_term(b: dict[str, str]) -> object:
+    kind = b.get("type")
+    if kind == "uri":
+        return ox.NamedNode(b["value"])
+    if kind == "bnode":
+        return ox.BlankNode(b["value"])
+    if b.get("xml:lang"):
+        return ox.Literal(b["value"], language=b["xml:lang"])
+    if b.get("datatype"):
+        value = b["value"]
+        if b["datatype"] == XSD_BOOLEAN:  # some stores write 1/0; use the canonical form
+            value = {"1": "true", "0": "false"}.get(value, value)
+        return ox.Literal(value, datatype=ox.NamedNode(b["datatype"]))
+    return ox.Literal(b["value"])
+
+
+class RemoteEngine:
+    """Runs queries on a remote SPARQL endpoint, with the same limits and formats as local workers."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(30.0))  # each query sets its own limit
+
+    async def start(self) -> None:
+        try:
+            r = await self.client.get(
+                self.endpoint,
+                params={"query": "ASK {}"},
+                headers={"Accept": "application/sparql-results+json"},
+                timeout=30,
+            )
+            r.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"the backend {self.endpoint} does not answer: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def execute(self, request: QueryRequest, timeout: float) -> QueryResult:
+        """Run ``request`` remotely; cut rows at the limit; raise QueryTimeout at ``timeout``."""
+        start = time.perf_counter()
+        bindings = {k: term_from_tuple(v) for k, v in request.bindings.items()}
+        query = bind_by_rewriting(request.query, bindings)
+        params: list[tuple[str, str]] = [("query", query)]
+        params += [("default-graph-uri", g) for g in request.default_graphs]
+        params += [("named-graph-uri", g) for g in request.named_graphs]
+        try:
+            r = await self.client.post(
+                self.endpoint,
+                content=urlencode(params).encode(),
+                headers={
+                    "Accept": "application/sparql-results+json, text/turtle;q=0.9",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                timeout=timeout,
+            )
+        except httpx.TimeoutException:
+            raise QueryTimeout(f"the backend did not answer within the {timeout:g} s time limit") from None
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"the backend failed: {exc}") from None
+        if r.status_code == 400:
+            raise QuerySyntaxError(r.text.strip()[:2000])
+        if r.status_code >= 300:
+            raise QueryError(f"the backend answered {r.status_code}: {r.text.strip()[:500]}")
+        media = r.headers.get("content-type", "").split(";")[0].strip()
+        limit = request.max_rows
+        if "json" in media:
+            doc = r.json()
+            if "boolean" in doc:
+                chosen = _choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ("json", "xml"))
+                fmt = SOLUTION_TYPES[chosen]
+                return QueryResult(
+                    "ask",
+                    CANONICAL[fmt],
+                    serialize_boolean(bool(doc["boolean"]), fmt),
+                    1,
+                    False,
+                    time.perf_counter() - start,
+                )
+            chosen = _choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])
+            fmt = SOLUTION_TYPES[chosen]
+            variables = doc["head"]["vars"]
+            bindings_rows = doc["results"]["bindings"]
+            rows = [[_json_term(b[v]) if v in b else None for v in variables] for b in bindings_rows[:limit]]
+            truncated = len(bindings_rows) > limit
+            return QueryResult(
+                "select",
+                CANONICAL[fmt],
+                serialize_solutions(variables, rows, fmt, truncated),
+                len(rows),
+                truncated,
+                time.perf_counter() - start,
+            )
+        triples = list(ox.parse(r.content, format=ox.RdfFormat.TURTLE))
+        chosen = _choose([GRAPH_EQUIVALENTS.get(m, m) for m in request.accept], GRAPH_TYPES, "text/turtle")
+        fmt = GRAPH_TYPES[chosen]
+        truncated = len(triples) > limit
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in triples[:limit]]
+        if fmt == ox.RdfFormat.TRIG:
+            body = ox.serialize(
+                [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples], format=fmt
+            )
+        else:
+            body = ox.serialize(triples, format=fmt)
+        return QueryResult("graph", chosen, body or b"", len(triples), truncated, time.perf_counter() - start)
+
+
+def publish(dist_dir: Path, graph_store: str, auth: tuple[str, str] | None = None) -> dict[str, int]:
+    """PUT every named graph of ``dist_dir/kg.trig`` to a Graph Store Protocol endpoint.
+
+    Returns triples sent per graph; raises RuntimeError naming the graph and the store's answer.
+    """
+    by_graph: dict[str, list[ox.Triple]] = {}
+    for quad in ox.parse(path=str(dist_dir / "kg.trig"), format=ox.RdfFormat.TRIG):
+        if isinstance(quad.graph_name, ox.NamedNode):
+            by_graph.setdefault(quad.graph_name.value, []).append(ox.Triple(quad.subject, quad.predicate, quad.object))
+    sent = {}
+    digest = httpx.DigestAuth(*auth) if auth else None
+    with httpx.Client(timeout=600, auth=digest) as client:
+        for graph, triples in by_graph.items():
+            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            r = client.put(
+                graph_store, params={"graph": graph}, content=body, headers={"Content-Type": "application/n-triples"}
+            )
+            if r.status_code not in (200, 201, 204):
+                raise RuntimeError(f"PUT {graph} to {graph_store}: {r.status_code} {r.text.strip()[:300]}")
+            sent[graph] = len(triples)
+    return sent
+
+
+__all__ = ["RemoteEngine", "publish", "bind_by_rewriting", "NotAcceptable"]

@@ -1,0 +1,249 @@
+"""Run one query on a pyoxigraph store and serialize the answer, cut at the row limit.
+
+Media types are explicit tables (one per query form); the first acceptable type wins.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+from .namespaces import PREFIXES
+
+if TYPE_CHECKING:
+    from .engine import QueryRequest, QueryResult
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+SOLUTION_TYPES = {  # media type → format key (SELECT and ASK)
+    "application/sparql-results+json": "json",
+    "application/json": "json",
+    "application/sparql-results+xml": "xml",
+    "application/xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+}
+GRAPH_TYPES = {  # media type → pyoxigraph format (CONSTRUCT and DESCRIBE)
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/trig": ox.RdfFormat.TRIG,
+}
+# A client asking a graph query for the results flavour of JSON or XML gets RDF in that syntax.
+GRAPH_EQUIVALENTS = {
+    "application/sparql-results+json": "application/ld+json",
+    "application/json": "application/ld+json",
+    "application/sparql-results+xml": "application/rdf+xml",
+    "application/xml": "application/rdf+xml",
+}
+CANONICAL = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+ASK_FORMATS = ("json", "xml")
+
+
+class NotAcceptable(Exception):
+    """No acceptable media type for this query form."""
+
+
+class QueryRefused(Exception):
+    """The request is well-formed but not allowed."""
+
+
+def _choose(accept: list[str], table: dict[str, object], default: str, allowed: tuple | None = None) -> str:
+    for media in accept:
+        if media == "*/*":
+            return default
+        if media.endswith("/*"):
+            family = media[:-1]
+            for candidate in table:
+                if candidate.startswith(family) and (allowed is None or table[candidate] in allowed):
+                    return candidate
+            continue
+        if media in table and (allowed is None or table[media] in allowed):
+            return media
+    raise NotAcceptable(
+        "none of the requested media types ("
+        + ", ".join(accept)
+        + ") is available for this query form; available: "
+        + ", ".join(t for t in table if allowed is None or table[t] in allowed)
+    )
+
+
+def term_from_tuple(t: tuple) -> ox.NamedNode | ox.Literal:
+    """Rebuild a pyoxigraph term from (kind, value, datatype, language)."""
+    kind, value, datatype, language = t
+    if kind == "iri":
+        return ox.NamedNode(value)
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+
+
+def term_to_tuple(term: ox.NamedNode | ox.Literal) -> tuple:
+    """Return a picklable (kind, value, datatype, language) for a term."""
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value, None, None)
+    return ("literal", term.value, term.datatype.value, term.language)
+
+
+def _json_term(term: object) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "literal", "value": str(term)}
+
+
+def _xml_term(term: object) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    return f"<literal>{escape(str(term))}</literal>"
+
+
+def serialize_solutions(variables: list[str], rows: list[list[object]], fmt: str, truncated: bool) -> bytes:
+    """Serialize SELECT solutions in a SPARQL 1.1 results format."""
+    if fmt == "json":
+        doc: dict[str, object] = {
+            "head": {"vars": variables},
+            "results": {
+                "bindings": [
+                    {v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows
+                ]
+            },
+        }
+        if truncated:
+            doc["truncated"] = True
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    if fmt == "xml":
+        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
+        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out.append("</head>\n<results>")
+        for row in rows:
+            out.append(
+                "<result>"
+                + "".join(
+                    f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                    for v, t in zip(variables, row, strict=True)
+                    if t is not None
+                )
+                + "</result>"
+            )
+        out.append("</results>\n</sparql>\n")
+        return "\n".join(out).encode("utf-8")
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(variables)
+        for row in rows:
+            w.writerow(["" if t is None else getattr(t, "value", str(t)) for t in row])
+        return buf.getvalue().encode("utf-8")
+    lines = ["\t".join(f"?{v}" for v in variables)]
+    for row in rows:
+        lines.append("\t".join("" if t is None else str(t) for t in row))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def serialize_boolean(value: bool, fmt: str) -> bytes:
+    """Serialize an ASK answer."""
+    if fmt == "json":
+        return json.dumps({"head": {}, "boolean": value}).encode()
+    return (
+        '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+        f"<head/><boolean>{'true' if value else 'false'}</boolean></sparql>\n"
+    ).encode()
+
+
+_GRAPHS: dict[int, set[str]] = {}
+
+
+def _named_graphs(store: ox.Store) -> set[str]:
+    """Return the named graphs of a (read-only) store, computed once per store."""
+    key = id(store)
+    if key not in _GRAPHS:
+        _GRAPHS[key] = {g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
+    return _GRAPHS[key]
+
+
+def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
+    """Run ``request`` on ``store`` and return its serialized result."""
+    from .engine import QueryResult
+
+    start = time.perf_counter()
+    kwargs: dict[str, object] = {}
+    graphs = _named_graphs(store)
+    outside = [g for g in request.default_graphs + request.named_graphs if g not in graphs]
+    if outside:
+        raise QueryRefused(
+            f"graph(s) not in this dataset: {', '.join(outside)}; available: {', '.join(sorted(graphs))}"
+        )
+    if request.default_graphs or request.named_graphs:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs] or ox.DefaultGraph()
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs] or None
+    else:
+        kwargs["use_default_graph_as_union"] = True
+    if request.bindings:
+        kwargs["substitutions"] = {ox.Variable(k): term_from_tuple(v) for k, v in request.bindings.items()}
+    answer = store.query(request.query, **kwargs)
+    limit = request.max_rows
+    if isinstance(answer, ox.QuerySolutions):
+        media = _choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])
+        fmt = SOLUTION_TYPES[media]
+        variables = [v.value for v in answer.variables]
+        rows: list[list[object]] = []
+        truncated = False
+        for solution in answer:
+            if len(rows) == limit:
+                truncated = True
+                break
+            rows.append([solution[v] for v in variables])
+        body = serialize_solutions(variables, rows, fmt, truncated)
+        return QueryResult("select", CANONICAL[fmt], body, len(rows), truncated, time.perf_counter() - start)
+    if isinstance(answer, ox.QueryBoolean):
+        media = _choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ASK_FORMATS)
+        fmt = SOLUTION_TYPES[media]
+        return QueryResult(
+            "ask", CANONICAL[fmt], serialize_boolean(bool(answer), fmt), 1, False, time.perf_counter() - start
+        )
+    media = _choose([GRAPH_EQUIVALENTS.get(m, m) for m in request.accept], GRAPH_TYPES, "text/turtle")
+    triples = []
+    truncated = False
+    for triple in answer:
+        if len(triples) == limit:
+            truncated = True
+            break
+        triples.append(triple)
+    fmt = GRAPH_TYPES[media]
+    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    prefixes = {p: str(ns) for p, ns in PREFIXES.items()} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+    if fmt == ox.RdfFormat.TRIG:
+        body = ox.serialize(quads, format=fmt, prefixes=prefixes)
+    else:
+        body = ox.serialize(triples, format=fmt, prefixes=prefixes)
+    return QueryResult("graph", media, body or b"", len(triples), truncated, time.perf_counter() - start)

@@ -1,0 +1,104 @@
+"""One settings registry: every setting has a name, a default and a help text.
+
+Values come from environment variables ``KG_<NAME>`` and may be overridden by CLI flags.
+``tests/test_settings.py`` fails when a setting is missing from the README.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .namespaces import DEFAULT_BASE
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _meta(help_text: str) -> dict[str, str]:
+    return {"help": help_text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of build and server. Field defaults are the documented defaults."""
+
+    base_iri: str = field(default=DEFAULT_BASE, metadata=_meta("Base IRI of all instance and ontology IRIs."))
+    data_dir: Path = field(default=PROJECT_ROOT / "data", metadata=_meta("Folder of curated source tables."))
+    ontology_dir: Path = field(
+        default=PROJECT_ROOT / "ontology", metadata=_meta("Folder of ontology and shapes Turtle.")
+    )
+    queries_dir: Path = field(
+        default=PROJECT_ROOT / "queries", metadata=_meta("Folder of saved SPARQL queries (*.rq).")
+    )
+    dist_dir: Path = field(
+        default=PROJECT_ROOT / "dist", metadata=_meta("Folder the build writes and the server reads.")
+    )
+    reasoner: str = field(default="owlrl", metadata=_meta("OWL RL engine: owlrl (reference) or reasonable (fast)."))
+    validator: str = field(default="pyshacl", metadata=_meta("SHACL engine: pyshacl (reference) or shacl (fast)."))
+    backend: str = field(
+        default="", metadata=_meta("Remote SPARQL endpoint URL to answer from (empty: embedded pyoxigraph).")
+    )
+    store_dir: str = field(
+        default="", metadata=_meta("On-disk store made by `kg load` (empty: load dumps into memory).")
+    )
+    host: str = field(default="127.0.0.1", metadata=_meta("Address the server listens on."))
+    port: int = field(default=8000, metadata=_meta("Port the server listens on."))
+    public_url: str = field(default="", metadata=_meta("Public root URL of the server (default http://HOST:PORT)."))
+    query_timeout: float = field(default=10.0, metadata=_meta("Seconds a query may run before it is stopped (503)."))
+    max_rows: int = field(default=10000, metadata=_meta("Most result rows returned; more are cut and flagged."))
+    max_query_bytes: int = field(
+        default=100_000, metadata=_meta("Largest accepted query text / request body, in bytes.")
+    )
+    workers: int = field(default=2, metadata=_meta("Query worker processes (killed and replaced at the time limit)."))
+    light_workers: int = field(default=1, metadata=_meta("Worker processes for lookups and saved queries (own lane)."))
+    worker_memory_mb: int = field(default=2048, metadata=_meta("Address-space cap of each query worker, MiB."))
+    per_client: int = field(default=4, metadata=_meta("Queries one client address may run at once (429 beyond)."))
+    max_running: int = field(default=16, metadata=_meta("Queries that may wait or run at once in total (429 beyond)."))
+
+    @property
+    def server_url(self) -> str:
+        """Return the public root URL without trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_overrides(self, **values: object) -> Settings:
+        """Return a copy with the given non-None values replaced."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def setting_names() -> list[str]:
+    """Return the environment variable name of every setting."""
+    return [f"KG_{f.name.upper()}" for f in fields(Settings)]
+
+
+def setting_docs() -> list[tuple[str, str, str]]:
+    """Return (env name, default, help) for every setting."""
+    out = []
+    for f in fields(Settings):
+        default = f.default
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT).as_posix() + "/"
+        out.append((f"KG_{f.name.upper()}", str(default), f.metadata["help"]))
+    return out
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Return settings from ``KG_*`` environment variables over the defaults.
+
+    Raises ValueError naming the variable when a value has the wrong type.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = env.get(f"KG_{f.name.upper()}")
+        if raw is None or raw == "":
+            continue
+        kind = type(f.default)
+        try:
+            values[f.name] = Path(raw) if isinstance(f.default, Path) else kind(raw)
+        except ValueError as exc:
+            raise ValueError(f"KG_{f.name.upper()}={raw!r}: expected {kind.__name__}") from exc
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not settings.base_iri.endswith("/"):
+        raise ValueError("KG_BASE_IRI must end with '/'")
+    return settings

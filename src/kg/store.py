@@ -1,0 +1,100 @@
+"""The query engine behind every answer: pyoxigraph over what ``kg build`` wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .build import MANIFEST
+
+
+class StoreError(Exception):
+    """The built dataset is missing or unreadable."""
+
+
+def read_manifest(dist_dir: Path) -> dict[str, object]:
+    """Return the build manifest of ``dist_dir`` or raise StoreError."""
+    path = dist_dir / MANIFEST
+    if not path.is_file():
+        raise StoreError(f"{dist_dir} holds no build (no {MANIFEST}); run `kg build` first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+READY = "READY.json"
+
+
+def open_store(dist_dir: Path, store_dir: Path | None = None) -> ox.Store:
+    """Return a store of the build in ``dist_dir`` (all named graphs).
+
+    Without ``store_dir``: loaded into memory from ``kg.trig``. With it: the on-disk store there,
+    opened read-only, after ``ensure_store`` has checked (or rebuilt) it.
+    """
+    manifest = read_manifest(dist_dir)
+    if store_dir is not None:
+        ensure_store(dist_dir, store_dir, manifest)
+        return ox.Store.read_only(str(store_dir / "db"))
+    store = ox.Store()
+    try:
+        store.bulk_load(path=str(dist_dir / "kg.trig"), format=ox.RdfFormat.TRIG)
+    except (OSError, SyntaxError) as exc:
+        raise StoreError(f"cannot load {dist_dir / 'kg.trig'}: {exc}") from exc
+    return store
+
+
+def _store_is_sound(store_dir: Path, manifest: dict[str, object]) -> bool:
+    """True when the on-disk store was completely written for this dataset version and opens."""
+    try:
+        ready = json.loads((store_dir / READY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # never finished (half-written) or marker damaged
+    if ready.get("version") != manifest["version"]:
+        return False
+    try:
+        store = ox.Store.read_only(str(store_dir / "db"))
+        graphs = {g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
+        sample = sum(1 for _ in store.quads_for_pattern(None, None, None, None))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return len(graphs) == 3 and sample == ready.get("quads")
+
+
+def ensure_store(dist_dir: Path, store_dir: Path, manifest: dict[str, object] | None = None) -> bool:
+    """Make ``store_dir`` hold a sound on-disk store of the build; return True if it was (re)built.
+
+    A store whose marker is missing (half-written), from another version, or that fails to open
+    or to read is never served: it is rebuilt from the dumps into a temporary folder that then
+    replaces it.
+    """
+    manifest = manifest or read_manifest(dist_dir)
+    if _store_is_sound(store_dir, manifest):
+        return False
+    store_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store_dir.with_name(f".{store_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        store = ox.Store(str(tmp / "db"))
+        store.bulk_load(path=str(dist_dir / "kg.trig"), format=ox.RdfFormat.TRIG)
+        store.flush()
+        quads = sum(1 for _ in store.quads_for_pattern(None, None, None, None))
+        del store
+        (tmp / READY).write_text(json.dumps({"version": manifest["version"], "quads": quads}), encoding="utf-8")
+        old = store_dir.with_name(f".{store_dir.name}.old-{os.getpid()}")
+        if store_dir.exists():
+            os.replace(store_dir, old)
+        os.replace(tmp, store_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return True
+
+
+def run_query(store: ox.Store, query: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None):
+    """Run SPARQL over the union of all graphs, with parameters bound as RDF terms."""
+    subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+    return store.query(query, use_default_graph_as_union=True, substitutions=subs or None)

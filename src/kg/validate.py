@@ -1,0 +1,286 @@
+"""SHACL validation (pyshacl) of the project graph or of anyone's RDF files, with reports.
+
+Exit codes used by the CLI: 0 conforms, 1 violations, 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph
+from pyshacl import validate as shacl_validate
+from rdflib import Dataset, Graph, URIRef
+from rdflib.namespace import RDF, RDFS, SH
+
+FORMATS = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".nt": "nt",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".trig": "trig",
+    ".nq": "nquads",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+}
+OX_FORMATS = {
+    "turtle": pyoxigraph.RdfFormat.TURTLE,
+    "nt": pyoxigraph.RdfFormat.N_TRIPLES,
+    "trig": pyoxigraph.RdfFormat.TRIG,
+    "nquads": pyoxigraph.RdfFormat.N_QUADS,
+    "xml": pyoxigraph.RdfFormat.RDF_XML,
+    "json-ld": pyoxigraph.RdfFormat.JSON_LD,
+}
+MAX_INPUT_BYTES = 200 * 1024 * 1024
+
+
+class InputError(Exception):
+    """An input file that cannot be used; the message names file, line and column."""
+
+
+@dataclass
+class Violation:
+    """One SHACL result."""
+
+    focus: str
+    path: str
+    shape: str
+    node_shape: str
+    component: str
+    severity: str
+    message_ja: str
+    message_en: str
+    value: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Report:
+    """Outcome of a validation run."""
+
+    conforms: bool
+    violations: list[Violation] = field(default_factory=list)
+    node_shapes: list[str] = field(default_factory=list)
+    results_graph: Graph | None = None
+
+
+def _located(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    m = re.search(r"line (\d+)(?:,? column (\d+))?", text) or re.search(r"(\d+):(\d+)", text)
+    where = f"{path}:{m.group(1)}:{m.group(2) or 1}" if m else f"{path}"
+    return f"{where}: cannot parse as {FORMATS.get(path.suffix.lower(), '?')}: {text.strip()}"
+
+
+def load_rdf(paths: list[Path]) -> Graph:
+    """Parse RDF files (format from the extension) into one graph (named graphs merged).
+
+    Raises InputError naming file, line and column for unreadable or malformed input.
+    """
+    merged = Graph()
+    for path in paths:
+        fmt = FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise InputError(f"{path}: unknown RDF format (use one of {', '.join(sorted(FORMATS))})")
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputError(f"{path}: {size} bytes is more than the {MAX_INPUT_BYTES} bytes accepted")
+        data = path.read_bytes()
+        if b"\x00" in data[:8192]:
+            raise InputError(f"{path}:1:1: binary file, not RDF text")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise InputError(f"{path}:{line}:{col}: not valid UTF-8") from None
+        try:  # pyoxigraph reports exact positions; rdflib then builds the graph for pyshacl
+            for _ in pyoxigraph.parse(data, format=OX_FORMATS[fmt], base_iri=path.resolve().as_uri()):
+                pass
+        except SyntaxError as exc:
+            raise InputError(_located(path, exc)) from None
+        try:
+            if fmt in ("trig", "nquads"):
+                ds = Dataset()
+                ds.parse(data=data, format=fmt, publicID=path.resolve().as_uri())
+                for s, p, o, _g in ds.quads((None, None, None, None)):
+                    merged.add((s, p, o))
+            else:
+                merged.parse(data=data, format=fmt, publicID=path.resolve().as_uri())
+        except Exception as exc:  # noqa: BLE001 - any parser failure is an input problem
+            raise InputError(_located(path, exc)) from None
+    return merged
+
+
+def _text(g: Graph, node: object, pred: URIRef) -> str:
+    value = g.value(node, pred)  # type: ignore[arg-type]
+    return "" if value is None else str(value)
+
+
+def _messages(g: Graph, result: object, shapes: Graph, source_shape: object) -> tuple[str, str]:
+    """Return the (ja, en) messages of a result, from the constraint, the shape or the result."""
+    by_lang: dict[str, str] = {}
+    constraint = g.value(result, SH.sourceConstraint)  # type: ignore[arg-type]
+    sources = [shapes.objects(constraint, SH.message)] if constraint is not None else []
+    sources += [shapes.objects(source_shape, SH.message), g.objects(result, SH.resultMessage)]  # type: ignore[arg-type]
+    for src in sources:
+        for m in src:
+            by_lang.setdefault(getattr(m, "language", None) or "", str(m))
+    fallback = by_lang.get("", "")
+    return by_lang.get("ja", fallback), by_lang.get("en", fallback)
+
+
+def _node_shape_of(shapes: Graph, shape: object, focus: object, data: Graph) -> str:
+    """Return the node shape a result belongs to.
+
+    A property shape shared by several node shapes is attributed to the one whose target
+    class the focus node has (directly or through rdfs:subClassOf in the data graph).
+    """
+    if (shape, RDF.type, SH.NodeShape) in shapes:
+        return str(shape)
+    parents = sorted(shapes.subjects(SH.property, shape))  # type: ignore[arg-type]
+    if len(parents) <= 1:
+        return str(parents[0]) if parents else str(shape)
+    types = set(data.objects(focus, RDF.type))  # type: ignore[arg-type]
+    for t in list(types):
+        types |= set(data.transitive_objects(t, RDFS.subClassOf))
+    exact = [p for p in parents if shapes.value(p, SH.targetClass) in set(data.objects(focus, RDF.type))]  # type: ignore[arg-type]
+    matching = exact or [p for p in parents if shapes.value(p, SH.targetClass) in types]
+    return str((matching or parents)[0])
+
+
+VALIDATORS = ("pyshacl", "shacl")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def _strip(term: str | None) -> str:
+    return (term or "")[1:-1] if (term or "").startswith("<") else (term or "")
+
+
+def _fast_validation(data: Graph, shapes: Graph, ontology: Graph | None, inference: str) -> Report:
+    """Validate with the Rust ``shacl`` engine; results mapped to the same Report."""
+    import shacl  # optional fast engine
+
+    if inference == "owlrl":
+        raise ValueError("the shacl engine supports inference none or rdfs only")
+    compiled = shacl.Shapes.from_turtle(shapes.serialize(format="turtle"))
+    merged = data + ontology if ontology is not None else data
+    report = compiled.validate_text(merged.serialize(format="nt"), "nt", inference=inference)
+    violations = []
+    for r in report.results:
+        messages = list(r.messages)
+        ja = next((m for m in messages if _CJK.search(m)), messages[0] if messages else "")
+        en = next((m for m in messages if not _CJK.search(m)), messages[0] if messages else "")
+        focus = _strip(r.focus_node)
+        root = _strip(r.root_shape)
+        violations.append(
+            Violation(
+                focus=focus,
+                path=_strip(r.path),
+                shape=_strip(r.source_shape),
+                node_shape=_node_shape_of(shapes, URIRef(root), URIRef(focus), merged),
+                component=r.component,
+                severity=r.severity,
+                message_ja=ja,
+                message_en=en,
+                value=r.value_plain or "",
+            )
+        )
+    violations.sort(key=lambda v: (v.node_shape, v.focus, v.path, v.component, v.value))
+    node_shapes = sorted(str(s) for s in shapes.subjects(RDF.type, SH.NodeShape))
+    turtle = report.turtle() if callable(report.turtle) else report.turtle
+    results = Graph().parse(data=turtle, format="turtle")
+    return Report(bool(report.conforms), violations, node_shapes, results)
+
+
+def run_validation(
+    data: Graph, shapes: Graph, ontology: Graph | None = None, inference: str = "none", engine: str = "pyshacl"
+) -> Report:
+    """Validate ``data`` against ``shapes`` and return a Report with every result.
+
+    ``engine`` is ``pyshacl`` (reference) or ``shacl`` (Rust, much faster).
+    """
+    if engine == "shacl":
+        return _fast_validation(data, shapes, ontology, inference)
+    if engine != "pyshacl":
+        raise ValueError(f"unknown validator {engine!r}; use one of {', '.join(VALIDATORS)}")
+    conforms, results, _ = shacl_validate(
+        data, shacl_graph=shapes, ont_graph=ontology, inference=inference, allow_warnings=True, abort_on_first=False
+    )
+    violations = []
+    for r in results.subjects(RDF.type, SH.ValidationResult):
+        source_shape = results.value(r, SH.sourceShape)
+        focus = results.value(r, SH.focusNode)
+        ja, en = _messages(results, r, shapes, source_shape)
+        violations.append(
+            Violation(
+                focus=_text(results, r, SH.focusNode),
+                path=_text(results, r, SH.resultPath),
+                shape=str(source_shape),
+                node_shape=_node_shape_of(shapes, source_shape, focus, data),
+                component=_text(results, r, SH.sourceConstraintComponent).rsplit("#", 1)[-1],
+                severity=_text(results, r, SH.resultSeverity).rsplit("#", 1)[-1],
+                message_ja=ja,
+                message_en=en,
+                value=_text(results, r, SH.value),
+            )
+        )
+    violations.sort(key=lambda v: (v.node_shape, v.focus, v.path, v.component, v.value))
+    node_shapes = sorted(str(s) for s in shapes.subjects(RDF.type, SH.NodeShape))
+    return Report(bool(conforms), violations, node_shapes, results)
+
+
+def format_report(report: Report, fmt: str) -> str:
+    """Render a report as text, turtle, json or junit."""
+    if fmt == "turtle":
+        assert report.results_graph is not None
+        return report.results_graph.serialize(format="turtle")
+    if fmt == "json":
+        return json.dumps(
+            {
+                "conforms": report.conforms,
+                "violations": len(report.violations),
+                "results": [v.as_dict() for v in report.violations],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    if fmt == "junit":
+        return _junit(report)
+    lines = [f"Conforms: {report.conforms}   results: {len(report.violations)}"]
+    for v in report.violations:
+        shape = v.node_shape + ("" if v.shape == v.node_shape else f" ({v.shape})")
+        lines.append(
+            f"- [{v.severity}] {v.focus}\n    path: {v.path or '-'}  shape: {shape}  "
+            f"[{v.component}]\n    value: {v.value or '-'}\n    {v.message_en}\n    {v.message_ja}"
+        )
+    return "\n".join(lines)
+
+
+def _junit(report: Report) -> str:
+    by_shape: dict[str, list[Violation]] = {s: [] for s in report.node_shapes}
+    for v in report.violations:
+        by_shape.setdefault(v.node_shape, []).append(v)
+    failures = sum(1 for v in report.violations)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name="shacl" tests="{len(by_shape)}" failures="{failures}">',
+        f'<testsuite name="shacl" tests="{len(by_shape)}" failures="{failures}">',
+    ]
+    for shape, vs in sorted(by_shape.items()):
+        out.append(f'<testcase classname="shacl" name={quoteattr(shape)}>')
+        for v in vs:
+            msg = f"{v.focus} {v.path} {v.component}: {v.message_en}"
+            body = f"focus: {v.focus}\npath: {v.path}\nvalue: {v.value}\n{v.message_en}\n{v.message_ja}"
+            out.append(f"<failure type={quoteattr(v.component)} message={quoteattr(msg)}>{escape(body)}</failure>")
+        out.append("</testcase>")
+    out += ["</testsuite>", "</testsuites>"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,192 @@
+"""What the routers share: running a query through the engine, and turning results into responses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import PlainTextResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from ..engine import (
+    EngineUnavailable,
+    QueryError,
+    QueryRefused,
+    QueryRequest,
+    QueryResult,
+    TooManyQueries,
+    forbidden_keyword,
+)
+from ..namespaces import DEFAULT_BASE
+
+HERE = Path(__file__).parent
+
+
+RDF_OR_HTML = {
+    200: {
+        "description": "RDF in the negotiated syntax, or an HTML page for browsers",
+        "content": {
+            t: {}
+            for t in (
+                "text/turtle",
+                "application/n-triples",
+                "application/ld+json",
+                "application/rdf+xml",
+                "application/trig",
+                "text/html",
+            )
+        },
+    }
+}
+JSON_OR_HTML = {
+    200: {"description": "JSON, or an HTML page for browsers", "content": {"application/json": {}, "text/html": {}}}
+}
+FILE = {
+    200: {
+        "description": "The file",
+        "content": {t: {} for t in ("text/turtle", "application/n-triples", "application/ld+json", "application/trig")},
+    }
+}
+
+
+def _text(description: str) -> dict[str, object]:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+# Error responses every operation may give, documented in the OpenAPI description.
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: _text("Bad request: SPARQL syntax error (with the parser's message and position) or a bad parameter"),
+    403: _text("Refused: update, SERVICE, or a graph outside the dataset"),
+    404: _text("No such resource"),
+    406: _text("None of the acceptable media types is available"),
+    413: _text("Request larger than KG_MAX_QUERY_BYTES"),
+    415: _text("Unsupported request content type"),
+    429: _text("Too many queries from this client or in total (see Retry-After)"),
+    503: _text("Stopped at the time limit, or no query worker available (see Retry-After)"),
+}
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+_UPDATE_RE = re.compile(
+    r"^\s*(?:(?:PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.I,
+)
+
+
+class ResultCache:
+    """A small LRU of serialized results; keys include the dataset version, so it never serves stale data."""
+
+    def __init__(self, size: int = 512):
+        from collections import OrderedDict
+
+        self.size = size
+        self._items: OrderedDict[tuple, QueryResult] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> QueryResult | None:
+        item = self._items.get(key)
+        if item is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return item
+
+    def put(self, key: tuple, value: QueryResult) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def check_read_only(query: str) -> None:
+    """Refuse updates and federated queries before anything runs (403)."""
+    if _UPDATE_RE.match(query):
+        raise QueryRefused(
+            "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
+            "CREATE, DROP, COPY, MOVE, ADD) is not accepted"
+        )
+    word = forbidden_keyword(query)
+    if word:
+        raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
+
+
+async def execute(
+    request: Request,
+    query: str,
+    accept: list[str],
+    *,
+    bindings: dict | None = None,
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
+    max_rows: int | None = None,
+    lane: str = "sparql",
+) -> QueryResult:
+    """Run ``query`` through the engine of ``lane`` (sparql | light) with the configured limits."""
+    settings = request.app.state.settings
+    check_read_only(query)
+    engine = getattr(request.app.state, "engines", {}).get(lane)
+    if engine is None:
+        raise EngineUnavailable("the query engine is not running")
+    req = QueryRequest(
+        query=query,
+        accept=accept,
+        bindings=bindings or {},
+        default_graphs=default_graphs or [],
+        named_graphs=named_graphs or [],
+        max_rows=max_rows or settings.max_rows,
+    )
+    client = request.client.host if request.client else "?"
+    running: dict[str, int] = request.app.state.running
+    if running.get(client, 0) >= settings.per_client:
+        raise TooManyQueries(
+            f"this client already has {settings.per_client} queries running "
+            "(KG_PER_CLIENT); retry when one has finished"
+        )
+    if sum(running.values()) >= settings.max_running:
+        raise TooManyQueries(f"the server is running {settings.max_running} queries (KG_MAX_RUNNING); retry shortly")
+    running[client] = running.get(client, 0) + 1
+    try:
+        return await engine.execute(req, settings.query_timeout)
+    finally:
+        running[client] -= 1
+        if not running[client]:
+            del running[client]
+
+
+def result_response(
+    result: QueryResult, request: Request, filename: str | None = None, cache: str | None = None
+) -> Response:
+    """Return the HTTP response for a serialized result, with the limit headers."""
+    settings = request.app.state.settings
+    media = result.media_type
+    if media.startswith("text/") or media.endswith(("+json", "+xml", "json", "xml", "trig", "n-triples")):
+        media += "; charset=utf-8"
+    headers = {
+        "X-KG-Rows": str(result.rows),
+        "X-KG-Truncated": "true" if result.truncated else "false",
+        "X-KG-Row-Limit": str(settings.max_rows),
+        "X-KG-Query-Ms": f"{result.seconds * 1000:.1f}",
+    }
+    if result.truncated:
+        headers["Warning"] = f'199 - "result cut at the row limit of {settings.max_rows}"'
+    if cache:
+        headers["X-KG-Cache"] = cache
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(content=result.body, media_type=media, headers=headers)
+
+
+def error_response(exc: QueryError) -> Response:
+    """Return a plain-text error with the status the error carries."""
+    headers = {"Retry-After": "1" if exc.status == 429 else "5"} if exc.status in (429, 503) else {}
+    return PlainTextResponse(f"{type(exc).__name__}: {exc}\n", status_code=exc.status, headers=headers)
+
+
+def local_path(iri: str, base: str) -> str | None:
+    """Return the server path of an IRI under the base (for links), else None."""
+    for prefix in {base, DEFAULT_BASE}:
+        if iri.startswith(prefix):
+            return "/" + iri[len(prefix) :]
+    return None

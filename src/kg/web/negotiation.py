@@ -1,0 +1,104 @@
+"""Content negotiation: Accept parsing with q-values and the ``format=`` override."""
+
+from __future__ import annotations
+
+FORMAT_ALIASES = {
+    "json": "application/sparql-results+json",
+    "srj": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "srx": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "turtle": "text/turtle",
+    "ttl": "text/turtle",
+    "ntriples": "application/n-triples",
+    "nt": "application/n-triples",
+    "n-triples": "application/n-triples",
+    "jsonld": "application/ld+json",
+    "json-ld": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+    "rdf": "application/rdf+xml",
+    "rdf+xml": "application/rdf+xml",
+    "trig": "application/trig",
+    "html": "text/html",
+}
+RDF_TYPES = ("text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml", "application/trig")
+SUFFIX_FOR = {
+    "text/turtle": "ttl",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdf",
+    "application/trig": "trig",
+}
+
+
+class UnknownFormat(ValueError):
+    """A ``format=`` value we do not know."""
+
+
+def parse_accept(header: str | None) -> list[str]:
+    """Return media types from an Accept header, best first (q=0 dropped; ties keep order)."""
+    if not header:
+        return ["*/*"]
+    entries = []
+    for index, part in enumerate(header.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if not media:
+            continue
+        q = 1.0
+        for f in fields[1:]:
+            if f.lower().startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            specificity = 0 if media == "*/*" else 1 if media.endswith("/*") else 2
+            entries.append((-q, -specificity, index, media))
+    return [m for *_, m in sorted(entries)] or ["*/*"]
+
+
+def requested_types(accept: str | None, format_param: str | None) -> list[str]:
+    """Return acceptable media types; ``format=`` (alias or media type) overrides Accept."""
+    if format_param:
+        key = format_param.strip().lower()
+        if key in FORMAT_ALIASES:
+            return [FORMAT_ALIASES[key]]
+        if "/" in key:
+            return [key]
+        raise UnknownFormat(f"unknown format {format_param!r}; use one of {', '.join(sorted(FORMAT_ALIASES))}")
+    return parse_accept(accept)
+
+
+def prefers_html(types: list[str]) -> bool:
+    """True when text/html is acceptable and ranked before every RDF or results type."""
+    for media in types:
+        if media in ("text/html", "application/xhtml+xml"):
+            return True
+        if media == "*/*" or media in RDF_TYPES or media.startswith("application/sparql-results"):
+            return False
+    return False
+
+
+def choose_rdf(types: list[str], default: str = "text/turtle") -> str | None:
+    """Return the best RDF media type, or None when none is acceptable."""
+    for media in types:
+        if media == "*/*" or media in ("text/*", "application/*"):
+            return (
+                default
+                if media == "*/*" or default.startswith(media[:-1])
+                else next(t for t in RDF_TYPES if t.startswith(media[:-1]))
+            )
+        if media in RDF_TYPES:
+            return media
+    return None
+
+
+def preferred_language(header: str | None, available: tuple[str, ...] = ("ja", "en")) -> str:
+    """Return the page language from Accept-Language (ja by default)."""
+    for media in parse_accept(header):
+        tag = media.split("-")[0]
+        if tag in available:
+            return tag
+    return available[0]

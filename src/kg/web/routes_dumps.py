@@ -1,0 +1,103 @@
+"""Dumps and dataset metadata: /dumps/, /dumps/{file}, /.well-known/void, /dataset."""
+
+from __future__ import annotations
+
+from email.utils import formatdate, parsedate_to_datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from rdflib import Graph
+
+from .common import ERRORS, FILE, JSON_OR_HTML, RDF_OR_HTML, templates
+from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
+
+router = APIRouter(tags=["Dumps and metadata"], responses=ERRORS)
+RDFLIB_FORMAT = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+    "application/trig": "trig",
+}
+
+
+def _files(request: Request) -> dict[str, dict[str, object]]:
+    return request.app.state.manifest["files"]
+
+
+@router.get("/dumps/", summary="List the dump files with size and checksum", responses=JSON_OR_HTML)
+async def list_dumps(request: Request, format: str | None = None) -> Response:
+    files = _files(request)
+    try:
+        types = requested_types(request.headers.get("accept"), format)
+    except UnknownFormat as exc:
+        return PlainTextResponse(f"{exc}\n", status_code=406)
+    if prefers_html(types):
+        return templates.TemplateResponse(request, "dumps.html", {"files": files, "version": request.app.state.version})
+    return JSONResponse(
+        {
+            "version": request.app.state.version,
+            "files": [{"name": n, "url": f"/dumps/{n}", **info} for n, info in sorted(files.items())],
+        }
+    )
+
+
+@router.get("/dumps/{name}", summary="Download one dump file (conditional GET supported)", responses=FILE)
+async def get_dump(name: str, request: Request) -> Response:
+    files = _files(request)
+    if name not in files:
+        return PlainTextResponse(f"no dump named {name!r}\n", status_code=404)
+    path = request.app.state.settings.dist_dir / name
+    info = files[name]
+    etag = f'"{info["sha256"]}"'
+    mtime = path.stat().st_mtime
+    last_modified = formatdate(mtime, usegmt=True)
+    headers = {"ETag": etag, "Last-Modified": last_modified, "Cache-Control": "public, max-age=3600"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    since = request.headers.get("if-modified-since")
+    if since and "if-none-match" not in request.headers:
+        try:
+            if int(mtime) <= parsedate_to_datetime(since).timestamp():
+                return Response(status_code=304, headers=headers)
+        except (TypeError, ValueError):
+            pass
+    media = str(info["media_type"])
+    if media.startswith("text/") or media.endswith(("json", "trig", "n-triples")):
+        media += "; charset=utf-8"
+    return FileResponse(path, media_type=media, headers=headers)
+
+
+def void_graph(request: Request) -> Graph:
+    """Return the VoID + DCAT description with this server's real endpoint and dump URLs."""
+    settings = request.app.state.settings
+    text = (settings.dist_dir / "void.ttl").read_text(encoding="utf-8")
+    built_for = str(request.app.state.manifest.get("server_url", ""))
+    if built_for and built_for != settings.server_url:
+        text = text.replace(f"<{built_for}/", f"<{settings.server_url}/")
+    return Graph().parse(data=text, format="turtle")
+
+
+@router.get("/.well-known/void", summary="VoID description of the dataset", responses=RDF_OR_HTML)
+@router.get("/dataset", summary="VoID + DCAT description of the dataset", responses=RDF_OR_HTML)
+async def dataset(request: Request, format: str | None = None) -> Response:
+    try:
+        types = requested_types(request.headers.get("accept"), format)
+    except UnknownFormat as exc:
+        return PlainTextResponse(f"{exc}\n", status_code=406)
+    g = void_graph(request)
+    if prefers_html(types):
+        manifest = request.app.state.manifest
+        return templates.TemplateResponse(
+            request,
+            "dataset.html",
+            {"manifest": manifest, "settings": request.app.state.settings, "turtle": g.serialize(format="turtle")},
+        )
+    media = choose_rdf(types)
+    if media is None:
+        return PlainTextResponse(
+            "available as text/turtle, application/n-triples, application/ld+json, "
+            "application/rdf+xml, application/trig\n",
+            status_code=406,
+        )
+    return Response(g.serialize(format=RDFLIB_FORMAT[media]), media_type=f"{media}; charset=utf-8")

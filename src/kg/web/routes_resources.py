@@ -1,0 +1,278 @@
+"""Dereferenceable IRIs: /id/..., /ontology, /shapes, /graph/... — HTML for people, RDF for machines."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from rdflib import Graph
+from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+
+from ..engine import QueryError, QueryResult
+from ..namespaces import PREFIXES
+from .common import ERRORS, RDF_OR_HTML, error_response, execute, local_path, result_response, templates
+from .negotiation import UnknownFormat, choose_rdf, preferred_language, prefers_html, requested_types
+
+router = APIRouter(tags=["Linked data"], responses=ERRORS)
+SAFE_PATH = re.compile(r"^[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*$")
+RDFLIB_FORMAT = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+    "application/trig": "trig",
+}
+
+
+def curie(iri: str) -> str:
+    """Return a prefixed name for ``iri`` when a project prefix covers it."""
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(str(kv[1]))):
+        if iri.startswith(str(ns)) and prefix != "id":
+            return f"{prefix}:{iri[len(str(ns)) :]}"
+    return iri
+
+
+def _describe_construct(iri: str) -> str:
+    node = str(ox.NamedNode(iri))  # validated IRI, rendered by the library
+    return f"""PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+CONSTRUCT {{ {node} ?p ?o . ?o rdfs:label ?ol . ?c ?cp ?co . ?x ?q {node} . ?x rdfs:label ?xl . }}
+WHERE {{
+  {{ {node} ?p ?o . OPTIONAL {{ ?o rdfs:label ?ol }} }}
+  UNION {{ ?c ?cp ?co . FILTER (STRSTARTS(STR(?c), CONCAT(STR({node}), "#"))) }}
+  UNION {{ ?x ?q {node} . OPTIONAL {{ ?x rdfs:label ?xl }} }}
+}}"""
+
+
+def _describe_select(iri: str) -> str:
+    node = str(ox.NamedNode(iri))
+    return f"""PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?dir ?s ?p ?o ?label ?graph WHERE {{
+  {{ BIND ("out" AS ?dir) BIND ({node} AS ?s) GRAPH ?graph {{ {node} ?p ?o }} OPTIONAL {{ ?o rdfs:label ?label }} }}
+  UNION {{ BIND ("cite" AS ?dir) GRAPH ?graph {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?s), CONCAT(STR({node}), "#"))) }}
+  UNION {{ BIND ("in" AS ?dir) BIND ({node} AS ?o) GRAPH ?graph {{ ?s ?p {node} }}
+           OPTIONAL {{ ?s rdfs:label ?label }} }}
+}}"""
+
+
+def _pick(labels: dict[str, str], lang: str) -> str | None:
+    return labels.get(lang) or labels.get("ja") or labels.get("en") or next(iter(labels.values()), None)
+
+
+def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]:
+    """Arrange SELECT rows into what the entity page shows."""
+    labels: dict[str, dict[str, str]] = defaultdict(dict)
+    out, inc, cites = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
+    seen = set()
+    for r in rows:
+        o, s, label = r.get("o"), r.get("s"), r.get("label")
+        other = o if r["dir"]["value"] == "out" else s
+        if label and other:
+            labels[other["value"]][label.get("xml:lang", "")] = label["value"]
+    for r in rows:
+        d, p, graph = r["dir"]["value"], r["p"]["value"], r["graph"]["value"]
+        key = (d, r["s"]["value"], p, json.dumps(r["o"], sort_keys=True))
+        if key in seen:
+            continue
+        seen.add(key)
+        inferred = graph.endswith("/graph/inferred")
+        if d == "out":
+            if p == "http://www.w3.org/2000/01/rdf-schema#label":
+                labels[iri][r["o"].get("xml:lang", "")] = r["o"]["value"]
+            out[p].append(_value(r["o"], labels, lang, base, inferred))
+        elif d == "in":
+            inc[p].append(_value(r["s"], labels, lang, base, inferred))
+        else:
+            cites[r["s"]["value"]][p].append(_value(r["o"], labels, lang, base, False))
+    for values in list(out.values()) + list(inc.values()):
+        for v in values:
+            if v["iri"] and not v["text"]:
+                v["text"] = _pick(labels.get(v["iri"], {}), lang) or curie(v["iri"])
+    title = _pick(labels.get(iri, {}), lang) or curie(iri)
+    return {
+        "title": title,
+        "out": sorted(out.items(), key=lambda kv: curie(kv[0])),
+        "inc": sorted(inc.items(), key=lambda kv: curie(kv[0])),
+        "cites": cites,
+    }
+
+
+def _value(term: dict, labels: dict, lang: str, base: str, inferred: bool) -> dict[str, object]:
+    if term["type"] == "uri":
+        iri = term["value"]
+        return {
+            "iri": iri,
+            "href": local_path(iri, base) or iri,
+            "text": _pick(labels.get(iri, {}), lang),
+            "curie": curie(iri),
+            "inferred": inferred,
+        }
+    return {
+        "iri": None,
+        "href": None,
+        "text": term["value"],
+        "lang": term.get("xml:lang"),
+        "datatype": curie(term["datatype"]) if "datatype" in term else None,
+        "inferred": inferred,
+    }
+
+
+def _related_queries(request: Request, iri: str, types: set[str]) -> list[dict[str, str]]:
+    """Saved queries that mention the entity, its class, or take it as a parameter."""
+    out = []
+    for q in request.app.state.registry.values():
+        link = None
+        for p in q.params:
+            if p.type == "municipality-code" and "/id/municipality/" in iri:
+                link = f"/api/queries/{q.name}?{p.name}={iri.rsplit('/', 1)[-1]}"
+            elif p.type == "law" and "/id/law/" in iri:
+                link = f"/api/queries/{q.name}?{p.name}={iri.rsplit('/', 1)[-1]}"
+        mentioned = iri in q.text or any(f"kgo:{t.rsplit('#', 1)[-1]} " in q.text for t in types)
+        if link or mentioned:
+            out.append(
+                {
+                    "name": q.name,
+                    "title": q.title.get("ja", q.name),
+                    "title_en": q.title.get("en", ""),
+                    "href": link or f"/api/queries/{q.name}",
+                }
+            )
+    return out
+
+
+async def _cached(request: Request, query: str, accept: list[str]) -> QueryResult:
+    """Run a lookup on its own lane; answers are cached per dataset version."""
+    cache = request.app.state.cache
+    key = ("lookup", query, tuple(accept), request.app.state.version)
+    result = cache.get(key)
+    if result is None:
+        result = await execute(request, query, accept, lane="lookup")
+        cache.put(key, result)
+    return result
+
+
+async def _entity(request: Request, path: str, format: str | None) -> Response:
+    settings = request.app.state.settings
+    if not SAFE_PATH.match(path):
+        return PlainTextResponse("not a resource IRI of this dataset\n", status_code=404)
+    iri = settings.base_iri + path
+    try:
+        types = requested_types(request.headers.get("accept"), format)
+    except UnknownFormat as exc:
+        return PlainTextResponse(f"{exc}\n", status_code=406)
+    try:
+        if prefers_html(types):
+            result = await _cached(request, _describe_select(iri), ["application/sparql-results+json"])
+            rows = json.loads(result.body)["results"]["bindings"]
+            if not rows:
+                return templates.TemplateResponse(request, "notfound.html", {"iri": iri}, status_code=404)
+            lang = preferred_language(request.headers.get("accept-language"))
+            view = _view(rows, iri, lang, settings.base_iri)
+            rdf_types = {v["iri"] for p, vs in view["out"] if p == str(RDF.type) for v in vs if v["iri"]}
+            return templates.TemplateResponse(
+                request,
+                "entity.html",
+                {
+                    "iri": iri,
+                    "lang": lang,
+                    "view": view,
+                    "curie": curie,
+                    "path": "/" + path,
+                    "queries": _related_queries(request, iri, rdf_types),
+                },
+            )
+        media = choose_rdf(types)
+        if media is None:
+            return PlainTextResponse(
+                "available as text/html, text/turtle, application/n-triples, "
+                "application/ld+json, application/rdf+xml\n",
+                status_code=406,
+            )
+        result = await _cached(request, _describe_construct(iri), [media])
+    except QueryError as exc:
+        return error_response(exc)
+    if result.rows == 0:
+        return PlainTextResponse(f"no resource {iri} in this dataset\n", status_code=404)
+    return result_response(result, request)
+
+
+@router.get("/id/{path:path}", summary="Describe an entity (HTML or RDF by Accept)", responses=RDF_OR_HTML)
+async def entity(path: str, request: Request, format: str | None = None) -> Response:
+    return await _entity(request, "id/" + path, format)
+
+
+@router.get("/graph/{name}", summary="Describe a named graph", responses=RDF_OR_HTML)
+async def named_graph(name: str, request: Request, format: str | None = None) -> Response:
+    from .routes_dumps import dataset
+
+    if name not in ("ontology", "data", "inferred"):
+        return PlainTextResponse("unknown graph\n", status_code=404)
+    return await dataset(request, format)
+
+
+def _document(request: Request, which: str, format: str | None) -> Response:
+    settings = request.app.state.settings
+    path = settings.ontology_dir / ("kg.ttl" if which == "ontology" else "shapes.ttl")
+    try:
+        types = requested_types(request.headers.get("accept"), format)
+    except UnknownFormat as exc:
+        return PlainTextResponse(f"{exc}\n", status_code=406)
+    g = Graph().parse(path, format="turtle")
+    if prefers_html(types):
+        lang = preferred_language(request.headers.get("accept-language"))
+        return templates.TemplateResponse(
+            request, f"{which}.html", {"terms": _terms(g, lang, which), "lang": lang, "curie": curie}
+        )
+    media = choose_rdf(types)
+    if media is None:
+        return PlainTextResponse("available as text/html or RDF\n", status_code=406)
+    if media == "text/turtle":
+        return Response(path.read_bytes(), media_type="text/turtle; charset=utf-8")
+    return Response(g.serialize(format=RDFLIB_FORMAT[media]), media_type=f"{media}; charset=utf-8")
+
+
+def _label(g: Graph, s: object, p: object, lang: str) -> str:
+    values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}  # type: ignore[arg-type]
+    return values.get(lang) or values.get("ja") or values.get("en") or values.get(None) or ""
+
+
+def _terms(g: Graph, lang: str, which: str) -> list[dict[str, object]]:
+    kinds = (
+        ((OWL.Class, "class"), (OWL.ObjectProperty, "object property"), (OWL.DatatypeProperty, "datatype property"))
+        if which == "ontology"
+        else ((SH.NodeShape, "node shape"),)
+    )
+    out = []
+    for cls, kind in kinds:
+        for s in sorted(set(g.subjects(RDF.type, cls)), key=str):
+            if (s, RDF.type, OWL.Restriction) in g or not str(s).startswith("http"):
+                continue
+            out.append(
+                {
+                    "iri": str(s),
+                    "anchor": str(s).rsplit("#", 1)[-1],
+                    "kind": kind,
+                    "label": _label(g, s, RDFS.label, lang),
+                    "definition": _label(g, s, SKOS.definition, lang),
+                    "domain": [curie(str(o)) for o in g.objects(s, RDFS.domain)],
+                    "range": [curie(str(o)) for o in g.objects(s, RDFS.range)],
+                    "super": [curie(str(o)) for o in g.objects(s, RDFS.subClassOf)]
+                    + [curie(str(o)) for o in g.objects(s, RDFS.subPropertyOf)],
+                    "target": [curie(str(o)) for o in g.objects(s, SH.targetClass)],
+                }
+            )
+    return out
+
+
+@router.get("/ontology", summary="The ontology (HTML or Turtle)", responses=RDF_OR_HTML)
+@router.get("/ontology/{version}", include_in_schema=False)
+async def ontology(request: Request, format: str | None = None, version: str | None = None) -> Response:
+    return _document(request, "ontology", format)
+
+
+@router.get("/shapes", summary="The SHACL shapes (HTML or Turtle)", responses=RDF_OR_HTML)
+async def shapes(request: Request, format: str | None = None) -> Response:
+    return _document(request, "shapes", format)
