@@ -1,0 +1,97 @@
+"""Shared fixtures: the project built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+
+from kg.build import Graphs, assemble, build
+from kg.settings import PROJECT_ROOT, Settings, load_settings
+from kg.store import open_store
+
+ROOT = PROJECT_ROOT
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings({})
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    """The project built (with reasoning and validation) into a temporary dist folder."""
+    out = tmp_path_factory.mktemp("built") / "dist"
+    build(settings, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def graphs(settings: Settings) -> Graphs:
+    return assemble(settings, reason=True)
+
+
+@pytest.fixture(scope="session")
+def union(graphs: Graphs) -> Graph:
+    return graphs.ontology + graphs.data + graphs.inferred
+
+
+@pytest.fixture(scope="session")
+def store(built: Path) -> ox.Store:
+    return open_store(built)
+
+
+@pytest.fixture()
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of data/ for tests that break tables."""
+    target = tmp_path / "data"
+    shutil.copytree(ROOT / "data", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def server(built: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The real server on a free port, default limits."""
+    from .webserver import Server
+    srv = Server(built, tmp_path_factory.mktemp("log") / "server.log")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def limited_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A server with a 2 s time limit and a 5-row limit."""
+    from .webserver import Server
+    srv = Server(built, tmp_path_factory.mktemp("log") / "limited.log", KG_QUERY_TIMEOUT="2", KG_MAX_ROWS="5")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Our server answering from a real Virtuoso on loopback, loaded with `kg publish`.
+
+    Skipped when Debian's virtuoso-opensource is not installed (.ci/run installs it).
+    """
+    import subprocess
+    import sys
+
+    from .virtuoso import Virtuoso, available
+    from .webserver import Server
+    if not available():
+        pytest.skip("needs the Debian package virtuoso-opensource")
+    folder = tmp_path_factory.mktemp("virtuoso")
+    virtuoso = Virtuoso(folder / "db")
+    try:
+        published = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", virtuoso.graph_store,
+                                    "--dist", str(built)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert published.returncode == 0, published.stderr
+        srv = Server(built, folder / "server.log", KG_BACKEND=virtuoso.sparql)
+        yield srv
+        srv.stop()
+    finally:
+        virtuoso.stop()

@@ -1,0 +1,199 @@
+"""Saved queries: metadata, parameters bound as terms, and answers worked out from the documents.
+
+Expected values were computed from the source text (e.g. by counting the lines of the resource
+tables of 000 that name a municipality), not by running the queries.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from kg.queries import ParameterError, load_saved_queries
+from kg.store import run_query
+
+
+@pytest.fixture(scope="module")
+def saved(settings):
+    return load_saved_queries(settings.queries_dir)
+
+
+@pytest.fixture(scope="module", params=["embedded", "virtuoso"])
+def backend(request, store):
+    """Where saved queries run: the embedded pyoxigraph store, or our server over a real Virtuoso."""
+    if request.param == "embedded":
+        return store
+    return request.getfixturevalue("virtuoso_server").url
+
+
+def _rows(backend, saved, name, **params):
+    params = {k: str(v) for k, v in params.items()}
+    if isinstance(backend, str):  # our server answering from Virtuoso (KG_BACKEND)
+        r = httpx.get(f"{backend}/api/queries/{name}", params=params, timeout=60)
+        r.raise_for_status()
+        doc = r.json()
+        return [{v: b[v]["value"] if v in b else None for v in doc["head"]["vars"]}
+                for b in doc["results"]["bindings"]]
+    q = saved[name]
+    result = run_query(backend, q.text, q.bindings(params))
+    variables = [v.value for v in result.variables]
+    return [{v: (None if row[v] is None else row[v].value) for v in variables} for row in result]
+
+
+def test_every_saved_query_has_metadata(saved):
+    assert len(saved) >= 6
+    for q in saved.values():
+        assert q.title["ja"] and q.title["en"] and q.description and q.tags
+
+
+def test_resources_per_municipality(backend, saved):
+    rows = {r["name"]: r for r in _rows(backend, saved, "resources-per-municipality")}
+    assert len(rows) == 62
+    assert rows["台東区"]["total"] == "36"
+    assert rows["練馬区"]["farmForestFishery"] == "2"  # 練馬大根, 高尾(ぶどう)
+    assert rows["檜原村"]["total"] == "3"  # 多摩産材, 払沢の滝, 都民の森
+    assert rows["千代田区"]["tourismResources"] == "6" and rows["千代田区"]["total"] == "7"
+
+
+def test_ranking(backend, saved):
+    rows = _rows(backend, saved, "municipalities-by-resource-count")
+    top = [(r["name"], r["resources"]) for r in rows[:4]]
+    assert top == [("台東区", "36"), ("葛飾区", "29"), ("墨田区", "26"), ("八丈町", "23")]
+
+
+def test_shared_resources(backend, saved):
+    assert len(_rows(backend, saved, "shared-resources")) == 69
+    widest = {(r["name"], r["municipalities"]) for r in _rows(backend, saved, "shared-resources", min=9)}
+    assert widest == {("東京地酒(清酒)", "10"), ("計測・分析機器", "9"), ("てんぐさ", "9")}
+
+
+def test_municipality_pairs(backend, saved):
+    rows = _rows(backend, saved, "municipality-pairs")
+    assert [(r["aName"], r["bName"], r["shared"]) for r in rows[:2]] == [
+        ("台東区", "荒川区", "17"), ("台東区", "葛飾区", "17")]
+
+
+def test_island_resources(backend, saved):
+    rows = _rows(backend, saved, "island-resources")
+    per_office = {}
+    for r in rows:
+        per_office[r["branchOffice"]] = per_office.get(r["branchOffice"], 0) + 1
+    # 大島町13 利島村8 新島村12 神津島村12 | 三宅村7 御蔵島村5 | 八丈町23 青ヶ島村5 | 小笠原村5
+    assert per_office == {"大島支庁": 45, "三宅支庁": 12, "八丈支庁": 28, "小笠原支庁": 5}
+
+
+def test_label_search_ignores_width_case_and_spaces(backend, saved):
+    hits = {r["label"] for r in _rows(backend, saved, "label-search", text="ｔｏｋｙｏ x")}
+    assert "TOKYOX" in hits
+    hits = {r["label"] for r in _rows(backend, saved, "label-search", text="江戸 切子")}
+    assert "江戸切子" in hits
+
+
+@pytest.mark.parametrize("value", ['x" } ; DROP ALL ; #', "> <http://evil> {", "}}}", "' OR 1=1"])
+def test_parameters_cannot_change_the_query(backend, saved, value):
+    rows = _rows(backend, saved, "label-search", text=value)
+    assert rows == []
+
+
+def test_typed_parameter_errors(saved):
+    with pytest.raises(ParameterError, match="min"):
+        saved["shared-resources"].bindings({"min": "two"})
+    with pytest.raises(ParameterError, match="unknown"):
+        saved["shared-resources"].bindings({"nope": "1"})
+
+
+# ---------------------------------------------------------------- policy side (001–004)
+# Figures below were added up by hand from 003 第３ (億円 → yen).
+
+def test_budgets_fy2009(backend, saved):
+    rows = {r["name"]: r for r in _rows(backend, saved, "budgets-fy2009")}
+    assert len(rows) == 32  # 33 national programs; 人材確保・育成 has only the FY2008 supplementary figure
+    core = rows["戦略的基盤技術高度化支援事業"]  # 54.4億円 (68.0億円)
+    assert (int(float(core["budget"])), int(float(core["prior"])), int(float(core["change"]))) == (
+        5_440_000_000, 6_800_000_000, -1_360_000_000)
+    assert float(core["changePercent"]) == -20.0
+    commerce = rows["中小商業活力向上事業"]  # 42.0億円 (29.7億円): +41.4 %
+    assert float(commerce["changePercent"]) == 41.4
+    first = next(iter(_rows(backend, saved, "budgets-fy2009")))
+    assert first["name"] == "地域イノベーション創出研究開発事業" and first["asWritten"] == "６５．１億円"
+    assert rows["新事業活動促進支援事業"]["prior"] is None and rows["新事業活動促進支援事業"]["isNew"] == "true"
+
+
+def test_new_programs_fy2009(backend, saved):
+    names = {r["name"] for r in _rows(backend, saved, "new-programs-fy2009")}
+    assert names == {"新事業活動促進支援事業", "地域イノベーション創出研究開発事業", "ＪＡＰＡＮブランド戦略展開支援事業",
+                     "地域中小企業知的財産戦略支援事業", "外国人研修・技能実習制度適正化指導事業",
+                     "地域経済情報化基盤整備事業", "中小企業等排出削減計画支援事業"}
+
+
+def test_budget_totals_by_area_keep_supplementary_apart(backend, saved):
+    rows = [(r["areaName"], r["fiscalYear"], r["kind"], round(float(r["total"]) / 1e8, 2))
+            for r in _rows(backend, saved, "budget-totals-by-area")]
+    fy2009 = {(a, t) for a, y, k, t in rows if y == "2009" and k == "Initial budget"}
+    assert ("中小企業の経営の革新及び創業の促進", 247.7) in fy2009
+    assert ("中小企業の経営基盤の強化", 273.45) in fy2009
+    assert ("中小企業の経済的社会的環境の変化への適応の円滑化", 49.7) in fy2009
+    assert ("中小企業の経営基盤の強化", "2008", "Supplementary budget", 140.0) in rows
+
+
+def test_budget_totals_by_body(backend, saved):
+    rows = {(r["bodyName"], r["fiscalYear"], r["kind"]): round(float(r["total"]) / 1e8, 2)
+            for r in _rows(backend, saved, "budget-totals-by-body")}
+    assert rows[("国", "2009", "Initial budget")] == 570.85
+    assert rows[("独立行政法人中小企業基盤整備機構", "2009", "Initial budget")] == 101.3  # 24.0 + 57.9 + 19.4
+
+
+def test_rests_on_law_and_status(backend, saved):
+    things = {r["label"] for r in _rows(backend, saved, "rests-on-law", law="411ac0000000018")}
+    assert things == {"市場志向型ハンズオン支援事業", "経営革新支援事業"}
+    act = {r["label"] for r in _rows(backend, saved, "rests-on-law", law="419ac0000000039")}
+    assert "地域産業資源活用事業の促進に関する基本的な構想" in act and "市場志向型ハンズオン支援事業" in act
+    status = {r["name"]: r["status"] for r in _rows(backend, saved, "law-status")}
+    assert status["中小企業による地域産業資源を活用した事業活動の促進に関する法律"] == "repealed"
+    assert status["中心市街地の活性化に関する法律"] == "in force"
+
+
+@pytest.mark.parametrize("year,count", [(2009, 1), (2011, 1), (2021, 4), (2022, 4), (2023, 10), (2024, 6), (2026, 0)])
+def test_plans_in_force(backend, saved, year, count):
+    assert len(_rows(backend, saved, "plans-in-force", year=year)) == count
+
+
+def test_plans_in_force_have_exact_periods(backend, saved):
+    rows = {r["municipalityName"]: r for r in _rows(backend, saved, "plans-in-force", year=2022)}
+    assert set(rows) == {"足立区", "世田谷区", "町田市", "羽村市"}
+    assert (rows["町田市"]["firstDay"], rows["町田市"]["lastDay"]) == ("2021-04-01", "2024-03-31")
+
+
+def test_municipality_profile(backend, saved):
+    rows = _rows(backend, saved, "municipality-profile", code="131091")  # 品川区
+    kinds = {}
+    for r in rows:
+        kinds.setdefault(r["kind"], set()).add(r["label"])
+    assert kinds["regional resource"] == {"東京桐箆笥"}
+    assert kinds["plan"] == {"品川区地域産業活性化計画"}
+    assert len(kinds["program"]) == 11 and "パピリオン共同出展事業" in kinds["program"]
+
+
+def test_strategy_programs(backend, saved):
+    rows = _rows(backend, saved, "strategy-programs")
+    assert len(rows) == 33  # 17 bold + 16 plain main programs over 2-1 … 2-10
+    assert rows[0]["notation"] == "2-1" and rows[-1]["notation"] == "2-10"
+    assert {r["relisted"] for r in rows} == {None, "再掲", "別掲"}
+
+
+def test_programs_listed_several(backend, saved):
+    rows = {r["name"]: (int(r["measures"]), int(r["documents"])) for r in _rows(backend, saved, "programs-listed-several")}
+    assert rows["産業支援拠点の再整備"] == (3, 2)  # 002 2-1, 2-8 (再掲) and 000 ①
+    assert rows["市場志向型ハンズオン支援事業"] == (2, 1)  # 003 national ③ and agency ②
+    assert rows["新・元気を出せ！商店街事業"][1] == 2
+
+
+@pytest.mark.parametrize("keyword,expected", [
+    ("dx", {"DX伴走支援事業", "ＩＴ経営実践促進事業", "中小企業等デジタル化推進支援事業"}),
+    ("succession", {"事業承継支援事業", "事業承継・再生支援事業", "中小企業事業承継円滑化支援事業"}),
+    ("startup", {"TOKYO起業塾", "創業支援補助金", "インキュベーション事業"}),
+    ("創業", {"創業支援事業", "創業人材育成事業"}),
+])
+def test_programs_by_topic(backend, saved, keyword, expected):
+    names = {r["name"] for r in _rows(backend, saved, "programs-by-topic", keyword=keyword)}
+    assert expected <= names

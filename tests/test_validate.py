@@ -1,0 +1,109 @@
+"""SHACL: the graph conforms; invalid fixtures fail where intended; the validate CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+from kg.validate import run_validation
+
+from .conftest import FIXTURES, ROOT
+
+INVALID = sorted((FIXTURES / "invalid").glob("*.ttl"))
+MALFORMED = sorted((FIXTURES / "malformed").iterdir())
+KGS = "https://w3id.org/tokyo-sme-kg/shapes#"
+PREFIXES = {"kgs": KGS, "kgo": "https://w3id.org/tokyo-sme-kg/ontology#",
+            "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "prov": "http://www.w3.org/ns/prov#",
+            "time": "http://www.w3.org/2006/time#"}
+
+
+def _expand(curie: str) -> str:
+    prefix, local = curie.split(":", 1)
+    return PREFIXES[prefix] + local
+
+
+def _kg(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kg.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def shapes(settings) -> Graph:
+    return Graph().parse(settings.ontology_dir / "shapes.ttl")
+
+
+def test_project_graph_conforms(graphs, shapes):
+    report = run_validation(graphs.data + graphs.ontology, shapes)
+    assert report.conforms, [v.as_dict() for v in report.violations[:5]]
+
+
+def test_enough_invalid_fixtures():
+    assert len(INVALID) >= 12
+
+
+@pytest.mark.parametrize("fixture", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_fixture_fails_where_intended(fixture: Path, shapes, graphs):
+    header = dict(re.findall(r"^# expect-(shape|path): (\S+)$", fixture.read_text(encoding="utf-8"), re.M))
+    data = Graph().parse(fixture) + graphs.ontology
+    report = run_validation(data, shapes)
+    assert not report.conforms
+    found = {(v.node_shape, v.path) for v in report.violations}
+    assert (_expand(header["shape"]), _expand(header["path"])) in found, found
+    for v in report.violations:
+        assert v.message_ja and v.message_en
+
+
+def test_cli_validates_project_graph():
+    result = _kg("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Conforms: True" in result.stdout
+
+
+def test_cli_reports_violations_as_junit(tmp_path):
+    fixture = FIXTURES / "invalid" / "bad-check-digit.ttl"
+    result = _kg("validate", str(fixture), "--format", "junit")
+    assert result.returncode == 1
+    root = ET.fromstring(result.stdout)
+    cases = root.findall(".//testcase")
+    names = {c.get("name") for c in cases}
+    assert KGS + "LocalGovernmentShape" in names and KGS + "RegionalResourceShape" in names
+    failures = root.findall(".//failure")
+    assert len(failures) == int(root.get("failures")) >= 1
+    failing = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert KGS + "LocalGovernmentShape" in failing
+    assert KGS + "RegionalResourceShape" not in failing  # a shape with no violation passes
+    as_json = json.loads(_kg("validate", str(fixture), "--format", "json").stdout)
+    assert len(failures) == as_json["violations"]
+
+
+def test_cli_json_report():
+    result = _kg("validate", str(FIXTURES / "invalid" / "resource-without-area.ttl"), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["conforms"] is False and report["violations"] == len(report["results"]) >= 1
+
+
+@pytest.mark.parametrize("bad", MALFORMED, ids=[p.name for p in MALFORMED])
+def test_malformed_input_exit_2_with_location(bad: Path):
+    result = _kg("validate", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert re.search(rf"{re.escape(bad.name)}:\d+:\d+", message), message
+
+
+def test_other_publishers_file_with_inference(tmp_path):
+    # A foreign file that types a ward only as kgo:SpecialWard conforms once the ontology is used.
+    f = tmp_path / "theirs.nt"
+    f.write_text('<https://example.org/w> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> '
+                 '<https://w3id.org/tokyo-sme-kg/ontology#SpecialWard> .\n'
+                 '<https://example.org/w> <https://w3id.org/tokyo-sme-kg/ontology#localGovernmentCode> "131016" .\n')
+    result = _kg("validate", str(f), "--inference", "rdfs")
+    assert result.returncode == 1  # missing labels, prefecture, area code: reported, not crashed
+    assert "MunicipalityShape" in result.stdout

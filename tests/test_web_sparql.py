@@ -1,0 +1,279 @@
+"""SPARQL 1.1 Protocol through a real uvicorn server, with real clients."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from rdflib import Graph
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
+
+PREFIX = "PREFIX kgo: <https://w3id.org/tokyo-sme-kg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+COUNT_RESOURCES = PREFIX + "SELECT (COUNT(?r) AS ?n) WHERE { ?r a kgo:RegionalResource }"
+CONSTRUCT = PREFIX + "CONSTRUCT { ?r rdfs:label ?l } WHERE { ?r a kgo:TourismResource ; rdfs:label ?l } LIMIT 3"
+DESCRIBE = "DESCRIBE <https://w3id.org/tokyo-sme-kg/id/municipality/131067>"
+ASK = PREFIX + "ASK { ?r kgo:area <https://w3id.org/tokyo-sme-kg/id/municipality/134210> }"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def test_get_post_form_and_direct_post(server):
+    get = httpx.get(f"{server.url}/sparql", params={"query": COUNT_RESOURCES})
+    form = httpx.post(f"{server.url}/sparql", data={"query": COUNT_RESOURCES})
+    direct = httpx.post(f"{server.url}/sparql", content=COUNT_RESOURCES.encode(),
+                        headers={"Content-Type": "application/sparql-query"})
+    for r in (get, form, direct):
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/sparql-results+json")
+        assert r.json()["results"]["bindings"][0]["n"]["value"] == "289"
+
+
+@pytest.mark.parametrize("accept,ctype", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values"),
+    ("text/csv;q=0.5, application/sparql-results+xml", "application/sparql-results+xml"),
+    ("*/*", "application/sparql-results+json")])
+def test_select_formats(server, accept, ctype):
+    r = httpx.get(f"{server.url}/sparql", params={"query": COUNT_RESOURCES}, headers={"Accept": accept})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(ctype)
+    assert "289" in r.text
+
+
+@pytest.mark.parametrize("fmt,ctype", [("json", "application/sparql-results+json"), ("xml", "application/sparql-results+xml")])
+def test_ask_formats(server, fmt, ctype):
+    r = httpx.get(f"{server.url}/sparql", params={"query": ASK, "format": fmt})
+    assert r.headers["content-type"].startswith(ctype)
+    assert "true" in r.text
+
+
+@pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE])
+@pytest.mark.parametrize("accept,rdflib_format", [
+    ("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
+    ("application/rdf+xml", "xml"), ("application/trig", "trig")])
+def test_graph_formats(server, query, accept, rdflib_format):
+    r = httpx.get(f"{server.url}/sparql", params={"query": query}, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith(accept)
+    if rdflib_format == "trig":
+        from rdflib import Dataset
+        g = Dataset()
+        g.parse(data=r.text, format="trig")
+        assert len(list(g.quads())) > 0
+    else:
+        assert len(Graph().parse(data=r.text, format=rdflib_format)) > 0
+
+
+def test_not_acceptable(server):
+    r = httpx.get(f"{server.url}/sparql", params={"query": COUNT_RESOURCES}, headers={"Accept": "image/png"})
+    assert r.status_code == 406
+    r = httpx.get(f"{server.url}/sparql", params={"query": CONSTRUCT}, headers={"Accept": "text/csv"})
+    assert r.status_code == 406
+
+
+def test_dataset_parameters(server):
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    onto = httpx.get(f"{server.url}/sparql", params={
+        "query": q, "default-graph-uri": "https://w3id.org/tokyo-sme-kg/graph/ontology"}).json()
+    data = httpx.get(f"{server.url}/sparql", params={
+        "query": q, "default-graph-uri": "https://w3id.org/tokyo-sme-kg/graph/data"}).json()
+    manifest = httpx.get(f"{server.url}/healthz").json()["triples"]
+    assert int(onto["results"]["bindings"][0]["n"]["value"]) == manifest["ontology"]
+    assert int(data["results"]["bindings"][0]["n"]["value"]) == manifest["data"]
+    named = httpx.get(f"{server.url}/sparql", params={
+        "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+        "named-graph-uri": "https://w3id.org/tokyo-sme-kg/graph/inferred"}).json()
+    assert [b["g"]["value"] for b in named["results"]["bindings"]] == ["https://w3id.org/tokyo-sme-kg/graph/inferred"]
+    outside = httpx.get(f"{server.url}/sparql", params={"query": q, "default-graph-uri": "http://example.org/x"})
+    assert outside.status_code == 403 and "not in this dataset" in outside.text
+
+
+def test_service_description(server):
+    r = httpx.get(f"{server.url}/sparql", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    g = Graph().parse(data=r.text, format="turtle")
+    assert any("sparql-service-description#Service" in str(o) for o in g.objects())
+    browser = httpx.get(f"{server.url}/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.headers["content-type"].startswith("text/html") and "<textarea" in browser.text
+
+
+def test_syntax_error_has_message_and_position(server):
+    r = httpx.get(f"{server.url}/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
+    assert r.status_code == 400
+    assert "syntax" in r.text.lower() and any(ch.isdigit() for ch in r.text)
+
+
+@pytest.mark.parametrize("request_kwargs", [
+    {"data": {"update": "INSERT DATA { <http://a> <http://b> <http://c> }"}},
+    {"content": b"DROP ALL", "headers": {"Content-Type": "application/sparql-update"}},
+    {"data": {"query": "INSERT DATA { <http://a> <http://b> <http://c> }"}},
+    {"data": {"query": "LOAD <http://example.org/data.ttl>"}},
+    {"data": {"query": "PREFIX ex: <http://e/> CLEAR ALL"}},
+])
+def test_updates_refused(server, request_kwargs):
+    r = httpx.post(f"{server.url}/sparql", **request_kwargs)
+    assert r.status_code == 403, r.text
+    assert "read-only" in r.text
+
+
+def test_request_size_limit(server):
+    big = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 200_000
+    r = httpx.post(f"{server.url}/sparql", content=big.encode(), headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 413
+
+
+class _Listener:
+    """A local TCP listener that records every connection it receives."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
+    "select * where { service silent <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
+    "PREFIX x: <http://127.0.0.1:{port}/> SELECT * WHERE { SeRvIcE x:sparql { ?s ?p ?o } }",
+    "SELECT * WHERE { BIND(<http://127.0.0.1:{port}/sparql> AS ?e) SERVICE ?e { ?s ?p ?o } }",
+])
+def test_service_refused_without_connecting(server, template):
+    listener = _Listener()
+    try:
+        query = template.replace("{port}", str(listener.port))
+        r = httpx.post(f"{server.url}/sparql", data={"query": query})
+        time.sleep(0.5)
+        assert r.status_code == 403 and "SERVICE" in r.text
+        assert listener.connections == 0
+    finally:
+        listener.close()
+
+
+def test_keyword_in_string_is_not_service(server):
+    r = httpx.get(f"{server.url}/sparql", params={"query": 'SELECT ("SERVICE <x>" AS ?s) WHERE {}'})
+    assert r.status_code == 200
+
+
+def test_time_limit_stops_query_and_others_are_answered(limited_server):
+    url = limited_server.url
+    with ThreadPoolExecutor(2) as pool:
+        started = time.monotonic()
+        slow = pool.submit(httpx.get, f"{url}/sparql", params={"query": SLOW}, timeout=60)
+        time.sleep(0.5)
+        quick_started = time.monotonic()
+        quick = httpx.get(f"{url}/healthz", timeout=10)
+        lookup = httpx.get(f"{url}/sparql", params={"query": ASK}, timeout=10)
+        quick_elapsed = time.monotonic() - quick_started
+        response = slow.result()
+        elapsed = time.monotonic() - started
+    assert quick.status_code == 200 and lookup.status_code == 200
+    assert quick_elapsed < 1.5
+    assert response.status_code == 503 and "time limit" in response.text
+    assert 1.5 < elapsed < 8
+    # the pool recovers: the killed worker was replaced
+    time.sleep(3)
+    assert httpx.get(f"{url}/sparql", params={"query": ASK}, timeout=10).status_code == 200
+
+
+def test_row_limit_is_signalled(limited_server):
+    r = httpx.get(f"{limited_server.url}/sparql", params={"query": "SELECT ?s WHERE { ?s ?p ?o }"})
+    assert r.status_code == 200
+    assert r.headers["X-KG-Truncated"] == "true" and r.headers["X-KG-Row-Limit"] == "5"
+    assert len(r.json()["results"]["bindings"]) == 5 and r.json()["truncated"] is True
+    small = httpx.get(f"{limited_server.url}/sparql", params={"query": ASK})
+    assert small.headers["X-KG-Truncated"] == "false"
+
+
+def test_sparqlwrapper_client(server):
+    sw = SPARQLWrapper(f"{server.url}/sparql")
+    sw.setQuery(COUNT_RESOURCES)
+    sw.setReturnFormat(JSON)
+    assert sw.query().convert()["results"]["bindings"][0]["n"]["value"] == "289"
+    sw.setReturnFormat(XML)
+    assert sw.query().convert().getElementsByTagName("literal")[0].firstChild.data == "289"
+    sw.setReturnFormat(CSV)
+    rows = list(csv.reader(io.StringIO(sw.query().convert().decode())))
+    assert rows == [["n"], ["289"]]
+    sw.setQuery(CONSTRUCT)
+    sw.setReturnFormat(TURTLE)
+    assert len(Graph().parse(data=sw.query().convert(), format="turtle")) == 3
+    sw.setQuery(ASK)
+    sw.setReturnFormat(JSON)
+    assert sw.query().convert()["boolean"] is True
+    sw.setMethod("POST")
+    sw.setQuery(COUNT_RESOURCES)
+    assert sw.query().convert()["results"]["bindings"][0]["n"]["value"] == "289"
+
+
+def test_rdflib_sparqlstore_client(server):
+    from rdflib import Dataset
+    g = Dataset(store=SPARQLStore(f"{server.url}/sparql", returnFormat="json"), default_union=True)
+    rows = list(g.query(COUNT_RESOURCES))
+    assert int(rows[0][0]) == 289
+    constructed = g.query(CONSTRUCT)
+    assert len(constructed.graph) == 3
+
+
+def test_etag_and_304(server):
+    r = httpx.get(f"{server.url}/sparql", params={"query": ASK})
+    etag = r.headers["ETag"]
+    again = httpx.get(f"{server.url}/sparql", params={"query": ASK}, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    other = httpx.get(f"{server.url}/sparql", params={"query": ASK, "format": "xml"}, headers={"If-None-Match": etag})
+    assert other.status_code == 200
+
+
+def test_cors_without_credentials(server):
+    r = httpx.get(f"{server.url}/sparql", params={"query": ASK}, headers={"Origin": "https://example.org"})
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in r.headers
+    pre = httpx.options(f"{server.url}/sparql", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200 and "POST" in pre.headers["access-control-allow-methods"]
+
+
+def test_gzip_head_and_health(server):
+    r = httpx.get(f"{server.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 200"},
+                  headers={"Accept-Encoding": "gzip"})
+    assert r.headers.get("content-encoding") == "gzip"
+    head = httpx.head(f"{server.url}/dumps/kg.ttl")
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"]
+    assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
+    assert "server" not in httpx.get(f"{server.url}/healthz").headers
+
+
+def test_structured_access_log(server):
+    httpx.get(f"{server.url}/sparql", params={"query": ASK})
+    time.sleep(0.3)
+    # every complete record is one JSON object on one line, whatever the fuzzers put in paths
+    complete = server.log.read_text().split("\n")[:-1]  # the last piece may be mid-write
+    lines = [json.loads(line) for line in complete if line.startswith("{")]
+    entry = [e for e in lines if e["path"] == "/sparql"][-1]
+    assert entry["status"] == 200 and entry["ms"] >= 0 and entry["query_ms"] is not None
