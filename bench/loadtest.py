@@ -1,0 +1,177 @@
+"""Load test (`make loadtest`): 50 concurrent clients for 60 s on loopback, then it stops.
+
+Clients come from 50 different loopback addresses (127.0.0.2 …) so the per-client cap applies
+as it would on the internet. The mix is the saved queries with their parameters (95 %) plus
+pathological SPARQL (5 %). A probe looks up a random municipality every 250 ms and must answer
+within 200 ms. Reports requests, errors (0 required for well-formed requests), p50/p99 and the
+server's peak memory (server + workers) into bench/LOADTEST.md.
+
+Usage: python bench/loadtest.py [--clients 50] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from run import free_port, machine, wait_up  # noqa: E402
+
+CODES = ["131016", "131067", "131091", "131237", "132012", "132047", "133612", "134015", "134210", "132136"]
+SAVED = [
+    ("resources-per-municipality", {}),
+    ("municipalities-by-resource-count", {}),
+    ("shared-resources", {"min": ["2", "3", "5", "9"]}),
+    ("island-resources", {}),
+    ("label-search", {"text": ["江戸", "東京", "ＴＯＫＹＯ", "さくら", "公園"]}),
+    ("municipality-profile", {"code": CODES}),
+    ("plans-in-force", {"year": ["2021", "2022", "2023", "2025"]}),
+    ("programs-by-topic", {"keyword": ["dx", "startup", "succession", "創業"]}),
+    ("law-status", {}),
+    ("strategy-programs", {}),
+    ("budgets-fy2009", {}),
+    ("programs-listed-several", {}),
+]
+PATHOLOGICAL = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s (<https://w3id.org/tokyo-sme-kg/ontology#area>|^<https://w3id.org/tokyo-sme-kg/ontology#area>)* ?o }",
+]
+
+
+def rss_mib(pid: int) -> float:
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid] + ([int(x) for x in children.read_text().split()] if children.exists() else [])
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+async def client_loop(url: str, address: str, deadline: float, rng: random.Random, stats: dict) -> None:
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as client:
+        while time.monotonic() < deadline:
+            pathological = rng.random() < 0.05
+            start = time.perf_counter()
+            try:
+                if pathological:
+                    r = await client.post("/sparql", data={"query": rng.choice(PATHOLOGICAL)})
+                else:
+                    name, params = rng.choice(SAVED)
+                    r = await client.get(f"/api/queries/{name}", params={k: rng.choice(v) for k, v in params.items()})
+                status = r.status_code
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            elapsed = time.perf_counter() - start
+            kind = "pathological" if pathological else "well-formed"
+            stats[kind]["latencies"].append(elapsed)
+            stats[kind]["statuses"][status] = stats[kind]["statuses"].get(status, 0) + 1
+
+
+async def probe_loop(url: str, deadline: float, rng: random.Random, probes: list[float]) -> None:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=10, transport=httpx.AsyncHTTPTransport(local_address="127.0.0.1")
+    ) as c:
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            r = await c.get(f"/id/municipality/{rng.choice(CODES)}", headers={"Accept": "text/turtle"})
+            probes.append((time.perf_counter() - start) if r.status_code == 200 else float("inf"))
+            await asyncio.sleep(0.25)
+
+
+async def memory_loop(pid: int, deadline: float, samples: list[float]) -> None:
+    while time.monotonic() < deadline:
+        samples.append(rss_mib(pid))
+        await asyncio.sleep(0.5)
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    dist = ROOT / "dist"
+    if not (dist / "manifest.json").exists():
+        subprocess.run([sys.executable, "-m", "kg.cli", "build"], cwd=ROOT, check=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "KG_PORT": str(port), "KG_MAX_RUNNING": str(args.clients + 10), "KG_QUERY_TIMEOUT": "5"}
+    log = open(ROOT / "bench" / "results-loadtest.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_up(f"{url}/healthz")
+        rng = random.Random(7)
+        stats = {k: {"latencies": [], "statuses": {}} for k in ("well-formed", "pathological")}
+        probes: list[float] = []
+        memory: list[float] = []
+        deadline = time.monotonic() + args.seconds
+        started = time.perf_counter()
+
+        async def everything() -> None:
+            tasks = [
+                client_loop(url, f"127.0.0.{i + 2}", deadline, random.Random(i), stats) for i in range(args.clients)
+            ]
+            tasks += [probe_loop(url, deadline, rng, probes), memory_loop(server.pid, deadline, memory)]
+            await asyncio.gather(*tasks)
+
+        asyncio.run(everything())
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()
+    wf, pa = stats["well-formed"], stats["pathological"]
+    wf_errors = sum(n for s, n in wf["statuses"].items() if s != 200)
+    lines = [
+        "# Load test report\n",
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · machine: {machine()}",
+        f"`python bench/loadtest.py --clients {args.clients} --seconds {args.seconds:g}` · loopback only, "
+        f"{args.clients} clients from distinct loopback addresses, {elapsed:.0f} s.\n",
+        "| traffic | requests | statuses | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+        f"| well-formed (saved queries) | {len(wf['latencies'])} | {wf['statuses']} | "
+        f"{1000 * statistics.median(wf['latencies']):.1f} | {1000 * percentile(wf['latencies'], 0.99):.1f} |",
+        f"| pathological (5 %) | {len(pa['latencies'])} | {pa['statuses']} | "
+        f"{1000 * statistics.median(pa['latencies']) if pa['latencies'] else float('nan'):.1f} | "
+        f"{1000 * percentile(pa['latencies'], 0.99):.1f} |",
+        "",
+        f"- Throughput: {(len(wf['latencies']) + len(pa['latencies'])) / elapsed:.0f} requests/s in total.",
+        f"- Errors among well-formed requests: **{wf_errors}** (required: 0).",
+        f"- Lookup probe every 250 ms: {len(probes)} probes, max {1000 * max(probes):.0f} ms, p99 "
+        f"{1000 * percentile(probes, 0.99):.0f} ms (required: every probe within 200 ms: "
+        f"**{'yes' if max(probes) <= 0.2 else 'no'}**).",
+        f"- Server peak memory (server + query workers, RSS): {max(memory):.0f} MiB.",
+    ]
+    text = "\n".join(lines) + "\n"
+    (ROOT / "bench" / "LOADTEST.md").write_text(text, encoding="utf-8")
+    print(text)
+    sys.exit(0 if wf_errors == 0 and max(probes) <= 0.2 else 1)
+
+
+if __name__ == "__main__":
+    main()
