@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rdflib import Graph
 
 from kg.build import Graphs, assemble, build
 from kg.settings import PROJECT_ROOT, Settings, load_settings
 from kg.store import open_store
+
+# CI replays the same examples every run (a failure there is reproducible); developers' runs
+# explore new random examples each time, which is where new edge cases are found.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ROOT = PROJECT_ROOT
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -107,3 +107,27 @@ def test_other_publishers_file_with_inference(tmp_path):
     result = _kg("validate", str(f), "--inference", "rdfs")
     assert result.returncode == 1  # missing labels, prefecture, area code: reported, not crashed
     assert "MunicipalityShape" in result.stdout
+
+
+def test_huge_file_refused_with_bounded_memory(tmp_path):
+    """A 100 MB file exits 2 naming the file and the limit, and the process stays small."""
+    huge = tmp_path / "huge.nt"
+    line = b"<https://example.org/s> <https://example.org/p> \"%s\" .\n"
+    with huge.open("wb") as f:
+        chunk = b"".join(line % str(i).encode() for i in range(20_000))
+        while f.tell() < 100 * 1024 * 1024:
+            f.write(chunk)
+    # a fresh parent whose only child is `kg validate`, so RUSAGE_CHILDREN is that child's peak
+    probe = (
+        "import resource, subprocess, sys\n"
+        "r = subprocess.run([sys.executable, '-m', 'kg.cli', 'validate', sys.argv[1]], capture_output=True, text=True)\n"
+        "sys.stderr.write(r.stderr)\n"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(huge)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    code, peak_kib = map(int, result.stdout.split())
+    message = " ".join(result.stderr.split())
+    assert code == 2, message
+    assert "huge.nt" in message and "KG_VALIDATE_MAX_MB" in message
+    assert peak_kib < 100 * 1024, f"peak {peak_kib} KiB: the file was read"  # less than the file itself

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from enum import Enum
@@ -49,10 +50,7 @@ def build(
     start = time.perf_counter()
     try:
         manifest, _ = run_build(settings, out, reason=reason, validate=validate)
-    except DataError as exc:
-        err.print(f"[red]build failed:[/red] {exc}")
-        raise typer.Exit(1) from None
-    except BuildError as exc:
+    except (DataError, BuildError) as exc:
         err.print(f"[red]build failed:[/red] {exc}")
         raise typer.Exit(1) from None
     target = Path(out or settings.dist_dir)
@@ -97,10 +95,11 @@ def validate(
     from .validate import InputError, format_report, load_rdf, run_validation
 
     settings = _settings(validator=engine)
+    cap = settings.validate_max_mb * 1024 * 1024
     try:
-        shapes_graph = load_rdf([shapes]) if shapes else Graph().parse(settings.ontology_dir / "shapes.ttl")
+        shapes_graph = load_rdf([shapes], cap) if shapes else Graph().parse(settings.ontology_dir / "shapes.ttl")
         if files:
-            data = load_rdf(list(files))
+            data = load_rdf(list(files), cap)
             ontology = load_ontology(settings)
         else:
             graphs = assemble(settings, reason=False)
@@ -114,8 +113,10 @@ def validate(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     text = format_report(report, format.value)
-    if output:
-        output.write_text(text, encoding="utf-8")
+    if output:  # temporary file, then rename: never a half-written report
+        tmp = output.with_name(f".{output.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, output)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     raise typer.Exit(0 if report.conforms else 1)

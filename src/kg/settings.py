@@ -54,6 +54,9 @@ class Settings:
     light_workers: int = field(default=1, metadata=_meta("Worker processes for lookups and saved queries (own lane)."))
     worker_memory_mb: int = field(default=2048, metadata=_meta("Address-space cap of each query worker, MiB."))
     per_client: int = field(default=4, metadata=_meta("Queries one client address may run at once (429 beyond)."))
+    validate_max_mb: int = field(
+        default=64, metadata=_meta("Largest RDF file `kg validate` reads, MiB (exit 2 beyond; bounds its memory).")
+    )
     max_running: int = field(default=16, metadata=_meta("Queries that may wait or run at once in total (429 beyond)."))
 
     @property

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
+from rdflib import Graph
 
 from ..engine import (
     EngineUnavailable,
@@ -176,6 +177,20 @@ def result_response(
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(content=result.body, media_type=media, headers=headers)
+
+
+RDFLIB_FORMAT = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+    "application/trig": "trig",
+}
+
+
+def graph_response(g: Graph, media: str) -> Response:
+    """Serialize a graph in a negotiated RDF media type."""
+    return Response(g.serialize(format=RDFLIB_FORMAT[media]), media_type=f"{media}; charset=utf-8")
 
 
 def error_response(exc: QueryError) -> Response:

@@ -8,17 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from rdflib import Graph
 
-from .common import ERRORS, FILE, JSON_OR_HTML, RDF_OR_HTML, templates
+from .common import ERRORS, FILE, JSON_OR_HTML, RDF_OR_HTML, graph_response, templates
 from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
 
 router = APIRouter(tags=["Dumps and metadata"], responses=ERRORS)
-RDFLIB_FORMAT = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/trig": "trig",
-}
 
 
 def _files(request: Request) -> dict[str, dict[str, object]]:
@@ -100,4 +93,4 @@ async def dataset(request: Request, format: str | None = None) -> Response:
             "application/rdf+xml, application/trig\n",
             status_code=406,
         )
-    return Response(g.serialize(format=RDFLIB_FORMAT[media]), media_type=f"{media}; charset=utf-8")
+    return graph_response(g, media)

@@ -14,18 +14,11 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from ..engine import QueryError, QueryResult
 from ..namespaces import PREFIXES
-from .common import ERRORS, RDF_OR_HTML, error_response, execute, local_path, result_response, templates
+from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import UnknownFormat, choose_rdf, preferred_language, prefers_html, requested_types
 
 router = APIRouter(tags=["Linked data"], responses=ERRORS)
 SAFE_PATH = re.compile(r"^[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*$")
-RDFLIB_FORMAT = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/trig": "trig",
-}
 
 
 def curie(iri: str) -> str:
@@ -231,7 +224,7 @@ def _document(request: Request, which: str, format: str | None) -> Response:
         return PlainTextResponse("available as text/html or RDF\n", status_code=406)
     if media == "text/turtle":
         return Response(path.read_bytes(), media_type="text/turtle; charset=utf-8")
-    return Response(g.serialize(format=RDFLIB_FORMAT[media]), media_type=f"{media}; charset=utf-8")
+    return graph_response(g, media)
 
 
 def _label(g: Graph, s: object, p: object, lang: str) -> str:
