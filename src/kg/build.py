@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
@@ -85,71 +86,121 @@ def assemble(settings: Settings, reason: bool = True) -> Graphs:
     return Graphs(ontology, data, inferred)
 
 
-def _rebased(g: Graph, base: str) -> Graph:
-    """Return a copy of ``g`` with triples in sorted order and IRIs moved to ``base``."""
-
-    def term(x: object) -> object:
-        return URIRef(rebase(str(x), base)) if isinstance(x, URIRef) else x
-
-    out = Graph()
-    _bind(out, base)
-    for s, p, o in sorted(g, key=lambda t: tuple(x.n3() for x in t)):
-        out.add((term(s), term(p), term(o)))  # type: ignore[arg-type]
-    return out
-
-
 def _bind(g: Graph, base: str) -> None:
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, rebase(str(ns), base), override=True, replace=True)
 
 
-def _sorted_nt(g: Graph) -> str:
-    lines = sorted(line for line in g.serialize(format="nt").splitlines() if line.strip())
-    return "\n".join(lines) + "\n"
+def _ox_term(x: object, base: str) -> ox.NamedNode | ox.Literal:
+    if isinstance(x, URIRef):
+        return ox.NamedNode(rebase(str(x), base))
+    if isinstance(x, Literal):
+        if x.language:
+            return ox.Literal(str(x), language=x.language)
+        if x.datatype is not None and x.datatype != XSD.string:
+            return ox.Literal(str(x), datatype=ox.NamedNode(str(x.datatype)))
+        return ox.Literal(str(x))
+    raise BuildError(f"cannot write {x!r}: only IRIs and literals are allowed in dumps")
 
 
-def _turtle_parts(g: Graph) -> tuple[set[str], str]:
-    """Return the @prefix lines and the body of ``g`` as Turtle (a body is valid inside TriG)."""
-    lines = g.serialize(format="turtle").splitlines()
-    prefixes = {line for line in lines if line.startswith("@prefix")}
-    return prefixes, "\n".join(line for line in lines if not line.startswith("@prefix")).strip()
+def _ox_triples(g: Graph, base: str) -> list[ox.Triple]:
+    """Return the triples of ``g`` as pyoxigraph triples, IRIs moved to ``base``, in sorted order."""
+    triples = {ox.Triple(_ox_term(s, base), _ox_term(p, base), _ox_term(o, base)) for s, p, o in g}  # type: ignore[arg-type]
+    return sorted(triples, key=str)
 
 
-def _context(base: str) -> dict[str, object]:
-    return {"@context": {p: rebase(str(ns), base) for p, ns in PREFIXES.items()}}
+def _prefixes(base: str, instances: bool = True) -> dict[str, str]:
+    """The project's prefixes; without ``id:`` for Turtle, where instance IRIs read better whole."""
+    return {p: rebase(str(ns), base) for p, ns in PREFIXES.items() if instances or p != "id"}
+
+
+def _with_sorted_prefixes(text: bytes) -> bytes:
+    """Put the @prefix lines of an oxigraph Turtle / TriG serialization in sorted order."""
+    lines = text.split(b"\n")
+    head = sorted(line for line in lines if line.startswith(b"@prefix "))
+    body = [line for line in lines if not line.startswith(b"@prefix ")]
+    return b"\n".join(head) + b"\n\n" + b"\n".join(body).lstrip(b"\n")
+
+
+def _context(base: str) -> dict[str, str]:
+    return _prefixes(base)
+
+
+def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, object]:
+    """Return flattened JSON-LD of ``triples`` (sorted): one node object per subject, in order.
+
+    IRIs are written as compact IRIs of the context's prefixes; a JSON-LD processor expands them
+    back, so the document is the same graph as kg.nt (tests parse both and compare).
+    """
+    by_length = sorted(context.items(), key=lambda kv: -len(kv[1]))
+
+    def compact(iri: str) -> str:
+        for prefix, ns in by_length:
+            if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns) :].startswith("//"):
+                return f"{prefix}:{iri[len(ns) :]}"
+        return iri
+
+    def value(o: ox.NamedNode | ox.Literal) -> dict[str, str]:
+        if isinstance(o, ox.NamedNode):
+            return {"@id": compact(o.value)}
+        if o.language:
+            return {"@value": o.value, "@language": o.language}
+        if o.datatype.value == str(XSD.string):
+            return {"@value": o.value}
+        return {"@value": o.value, "@type": compact(o.datatype.value)}
+
+    nodes: list[dict[str, object]] = []
+    current = None
+    for t in triples:
+        if t.subject != current:
+            current = t.subject
+            nodes.append({"@id": compact(t.subject.value)})  # type: ignore[union-attr]
+        node = nodes[-1]
+        if t.predicate.value == str(RDF.type) and isinstance(t.object, ox.NamedNode):
+            node.setdefault("@type", []).append(compact(t.object.value))  # type: ignore[union-attr]
+        else:
+            node.setdefault(compact(t.predicate.value), []).append(value(t.object))  # type: ignore[arg-type, union-attr]
+    return {"@context": context, "@graph": nodes}
 
 
 def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, object]:
-    """Write all dump files into the (empty) folder ``out``; return the manifest."""
+    """Write all dump files into the (empty) folder ``out``; return the manifest.
+
+    Turtle, TriG and N-Triples are written by pyoxigraph from sorted triples (fast at millions of
+    triples, deterministic); JSON-LD as flattened node objects with the project's context.
+    """
     base = settings.base_iri
-    onto, data, inf = (_rebased(g, base) for g in (graphs.ontology, graphs.data, graphs.inferred))
-    asserted = _rebased(graphs.ontology + graphs.data, base)
-    (out / "kg.ttl").write_text(asserted.serialize(format="turtle"), encoding="utf-8")
-    (out / "kg.nt").write_text(_sorted_nt(asserted), encoding="utf-8")
-    context = _context(base)
-    (out / "context.jsonld").write_text(json.dumps(context, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    jsonld = json.loads(asserted.serialize(format="json-ld", context=context["@context"], auto_compact=True))
-    jsonld["@context"] = context["@context"]
-    if "@graph" in jsonld:
-        jsonld["@graph"].sort(key=lambda node: str(node.get("@id", "")))
-    (out / "kg.jsonld").write_text(
-        json.dumps(jsonld, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    prefixes = _prefixes(base, instances=False)
+    onto, data, inf = (_ox_triples(g, base) for g in (graphs.ontology, graphs.data, graphs.inferred))
+    asserted = sorted(set(onto) | set(data), key=str)
+    (out / "kg.ttl").write_bytes(
+        _with_sorted_prefixes(ox.serialize(asserted, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
     )
-    prefixes: set[str] = set()
-    blocks = []
-    for name, g in ((GRAPH_ONTOLOGY, onto), (GRAPH_DATA, data), (GRAPH_INFERRED, inf)):
-        used, body = _turtle_parts(g)
-        prefixes |= used
-        blocks.append(f"<{rebase(str(name), base)}> {{\n{body}\n}}\n")
-    header = "\n".join(sorted(prefixes)) + "\n\n"
-    (out / "kg.trig").write_text(header + "\n".join(blocks), encoding="utf-8")
+    nt = ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES)
+    nt_lines = sorted(line for line in nt.split(b"\n") if line.strip())
+    (out / "kg.nt").write_bytes(b"\n".join(nt_lines) + b"\n")
+    context = _context(base)
+    (out / "context.jsonld").write_text(
+        json.dumps({"@context": context}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    (out / "kg.jsonld").write_text(
+        json.dumps(_jsonld(asserted, context), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    quads = [
+        ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(rebase(str(name), base)))
+        for name, triples in ((GRAPH_ONTOLOGY, onto), (GRAPH_DATA, data), (GRAPH_INFERRED, inf))
+        for t in triples
+    ]
+    (out / "kg.trig").write_bytes(
+        _with_sorted_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+    )
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
     files = {}
     for name, (media, _desc) in DUMP_FILES.items():
         raw = (out / name).read_bytes()
         files[name] = {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "media_type": media}
     version = hashlib.sha256("".join(files[n]["sha256"] for n in sorted(files)).encode()).hexdigest()[:16]
-    void = void_graph(settings, counts, files, version, data)
+    void = void_graph(settings, counts, files, version, graphs.data)
     (out / "void.ttl").write_text(void.serialize(format="turtle"), encoding="utf-8")
     raw = (out / "void.ttl").read_bytes()
     files["void.ttl"] = {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "media_type": "text/turtle"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import owlrl
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
@@ -25,25 +27,27 @@ def _worth_keeping(s: object, p: object, o: object) -> bool:
 REASONERS = ("owlrl", "reasonable")
 
 
-def _closure(ontology: Graph, data: Graph, engine: str) -> Graph:
-    closure = Graph()
-    for g in (ontology, data):
-        for t in g:
-            closure.add(t)
+def _closure(ontology: Graph, data: Graph, engine: str) -> Iterable[tuple[object, object, object]]:
+    """Yield the triples of the OWL RL closure of ontology + data (asserted ones included)."""
     if engine == "owlrl":
+        closure = Graph()
+        for g in (ontology, data):
+            for t in g:
+                closure.add(t)
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(closure)
+        yield from closure
     elif engine == "reasonable":
         import reasonable  # optional fast engine (Rust)
 
         reasoner = reasonable.PyReasoner()
-        reasoner.from_graph(closure)
+        reasoner.from_graph(ontology)  # appends: the two graphs go in one after the other
+        reasoner.from_graph(data)
         for s, p, o in reasoner.reason():
             if isinstance(o, Literal) and o.datatype == XSD.string:  # same term as a simple literal
                 o = Literal(str(o))
-            closure.add((s, p, o))
+            yield s, p, o
     else:
         raise ValueError(f"unknown reasoner {engine!r}; use one of {', '.join(REASONERS)}")
-    return closure
 
 
 def infer(ontology: Graph, data: Graph, engine: str = "owlrl") -> Graph:
@@ -52,13 +56,16 @@ def infer(ontology: Graph, data: Graph, engine: str = "owlrl") -> Graph:
     ``engine`` is ``owlrl`` (reference) or ``reasonable``. Only triples whose subject is under
     the project base are kept; reflexive sameAs and owl:Thing / rdfs:Resource typing are dropped.
     """
-    closure = _closure(ontology, data, engine)
+    if engine not in REASONERS:
+        raise ValueError(f"unknown reasoner {engine!r}; use one of {', '.join(REASONERS)}")
+    asserted = set(ontology)
+    asserted.update(data)
     restrictions = set(ontology.subjects(RDF.type, OWL.Restriction))
     inferred = Graph()
-    for t in closure:
-        if t in ontology or t in data or not _worth_keeping(*t):
+    for t in _closure(ontology, data, engine):
+        if t in asserted or not _worth_keeping(*t):
             continue
         if t[1] == RDF.type and t[2] in restrictions:  # typing by an anonymous-style restriction class
             continue
-        inferred.add(t)
+        inferred.add(t)  # type: ignore[arg-type]
     return inferred
