@@ -460,7 +460,7 @@ def report(endpoint_rows, scale_rows, builds, args) -> str:
     lines = [
         "# Benchmark report\n",
         f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · machine: {machine()}",
-        f"Command: `python bench/run.py {' '.join(sys.argv[1:])}` · per run: at most {args.requests} requests "
+        f"Command: `python bench/run.py {args.command}` · per run: at most {args.requests} requests "
         f"or {args.seconds:g} s, loopback only.",
         f"Load generator: {'wrk (threads = min(clients, 2); time-bounded runs)' if WRK else 'httpx (async, in Python)'}."
         " Everything (servers and load generator) shares the machine's cores.\n",
@@ -502,6 +502,25 @@ def report(endpoint_rows, scale_rows, builds, args) -> str:
         notes = [f"{k}: {v}" for k, v in r.items() if k.endswith("_note") and v]
         if notes:
             lines.append(f"| | notes: {'; '.join(notes)} | | | | | | | |")
+    steps = ("build", "load", "validate_pyshacl", "validate_shacl", "reason_owlrl", "reason_reasonable")
+    lines += [
+        "\nPeak memory of each step's process (MiB; the step reads its input itself):\n",
+        "| target | " + " | ".join(steps) + " |",
+        "|---|" + "---|" * len(steps),
+    ]
+    for r in scale_rows:
+        lines.append(f"| {r['scale']} | " + " | ".join(fmt(r.get(f"{k}_peak_mib"), 0) for k in steps) + " |")
+    largest = max(scale_rows, key=lambda r: r["scale"], default=None)
+    if largest and largest["scale"] < 10_000_000 and largest.get("build_ok"):
+        factor = 10_000_000 / largest["scale"]
+        need = largest["build_peak_mib"] * factor / 1024
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+        lines.append(
+            f"\n10M triples: not run. The {largest['scale']:,} build peaked at {largest['build_peak_mib'] / 1024:.1f} GiB "
+            f"(rdflib graphs for mapping and reasoning), so 10M would need about {need:.0f} GiB "
+            f"{'— more than' if need > have else 'within'} this machine's {have:.0f} GiB. "
+            "Run `python bench/run.py --max-scale 10000000` on a larger machine."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -512,20 +531,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=900.0, help="time cap per scale step, seconds")
+    parser.add_argument("--report-only", action="store_true", help="re-render REPORT.md from bench/results/")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.requests, args.max_scale, args.cap = 2.0, 100, 10_000, 120.0
+    args.command = " ".join(sys.argv[1:])
     WORK.mkdir(parents=True, exist_ok=True)
-    builds = real_build()
-    dist = WORK / "real-dist"
-    endpoint_rows = endpoints_part(dist, args.seconds, args.requests)
-    scales = [s for s in (10_000, 100_000, 1_000_000, 10_000_000) if s <= args.max_scale]
-    scale_rows = scale_part(scales, args.cap)
+    saved = WORK / "results.json"
+    if args.report_only:  # re-render the report from the last run's measurements
+        results = json.loads(saved.read_text())
+        endpoint_rows, scale_rows, builds = results["endpoints"], results["scale"], results["builds"]
+        args.seconds, args.requests, args.command = results["seconds"], results["requests"], results["command"]
+    else:
+        builds = real_build()
+        endpoint_rows = endpoints_part(WORK / "real-dist", args.seconds, args.requests)
+        scales = [s for s in (10_000, 100_000, 1_000_000, 10_000_000) if s <= args.max_scale]
+        scale_rows = scale_part(scales, args.cap)
+        results = {"endpoints": endpoint_rows, "scale": scale_rows, "builds": builds}
+        saved.write_text(
+            json.dumps(
+                {**results, "seconds": args.seconds, "requests": args.requests, "command": args.command}, default=str
+            )
+        )
     text = report(endpoint_rows, scale_rows, builds, args)
     (BENCH / "REPORT.md").write_text(text, encoding="utf-8")
-    (WORK / "results.json").write_text(
-        json.dumps({"endpoints": endpoint_rows, "scale": scale_rows}, indent=1, default=str)
-    )
     print(text)
 
 

@@ -56,7 +56,7 @@ def _store_is_sound(store_dir: Path, manifest: dict[str, object]) -> bool:
     try:
         store = ox.Store.read_only(str(store_dir / "db"))
         graphs = {g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
-        sample = sum(1 for _ in store.quads_for_pattern(None, None, None, None))
+        sample = len(store)  # counted in Rust: a full read of the store, seconds at 10M quads
     except (OSError, RuntimeError, ValueError):
         return False
     return len(graphs) == 3 and sample == ready.get("quads")
@@ -80,7 +80,7 @@ def ensure_store(dist_dir: Path, store_dir: Path, manifest: dict[str, object] | 
         store = ox.Store(str(tmp / "db"))
         store.bulk_load(path=str(dist_dir / "kg.trig"), format=ox.RdfFormat.TRIG)
         store.flush()
-        quads = sum(1 for _ in store.quads_for_pattern(None, None, None, None))
+        quads = len(store)
         del store
         (tmp / READY).write_text(json.dumps({"version": manifest["version"], "quads": quads}), encoding="utf-8")
         old = store_dir.with_name(f".{store_dir.name}.old-{os.getpid()}")
