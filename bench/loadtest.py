@@ -27,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from run import free_port, machine, wait_up  # noqa: E402
+from tests.webserver import tree_rss_mib  # noqa: E402
 
 CODES = ["131016", "131067", "131091", "131237", "132012", "132047", "133612", "134015", "134210", "132136"]
 SAVED = [
@@ -49,20 +50,6 @@ PATHOLOGICAL = [
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
     "SELECT (COUNT(*) AS ?n) WHERE { ?s (<https://w3id.org/tokyo-sme-kg/ontology#area>|^<https://w3id.org/tokyo-sme-kg/ontology#area>)* ?o }",
 ]
-
-
-def rss_mib(pid: int) -> float:
-    total = 0.0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    pids = [pid] + ([int(x) for x in children.read_text().split()] if children.exists() else [])
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except OSError:
-            pass
-    return total
 
 
 async def client_loop(url: str, address: str, deadline: float, rng: random.Random, stats: dict) -> None:
@@ -99,7 +86,7 @@ async def probe_loop(url: str, deadline: float, rng: random.Random, probes: list
 
 async def memory_loop(pid: int, deadline: float, samples: list[float]) -> None:
     while time.monotonic() < deadline:
-        samples.append(rss_mib(pid))
+        samples.append(tree_rss_mib(pid))
         await asyncio.sleep(0.5)
 
 

@@ -22,7 +22,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,13 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 WORK = BENCH / "results"
 KG = [sys.executable, "-m", "kg.cli"]
+sys.path.insert(0, str(ROOT))
+from tests.webserver import free_port  # noqa: E402  (one helper for tests and benchmarks)
+
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/tokyo-sme-kg/id/municipality/131067> ?p ?o }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_up(url: str, seconds: float = 120) -> None:
@@ -194,7 +190,6 @@ def answer_size(url: str, path: str, query: str) -> str:
 
 def start_virtuoso(dist: Path):
     """A throw-away Virtuoso on loopback with the build published into it, or None if not installed."""
-    sys.path.insert(0, str(ROOT))
     from tests.virtuoso import Virtuoso, available
 
     if not available():

@@ -4,10 +4,11 @@ bounded, and no outbound connection is attempted (see also test_web_sparql for S
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+
+from .webserver import tree_rss_mib
 
 LIMIT = 2.0  # the limited_server's KG_QUERY_TIMEOUT
 P = "PREFIX kgo: <https://w3id.org/tokyo-sme-kg/ontology#>\n"
@@ -27,22 +28,6 @@ HOSTILE = {
 }
 
 
-def _rss_mib(pid: int) -> float:
-    total = 0.0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(x) for x in children.read_text().split()]
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except OSError:
-            pass
-    return total
-
-
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_query_ends_with_documented_status(limited_server, name):
     start = time.monotonic()
@@ -57,15 +42,15 @@ def test_hostile_query_ends_with_documented_status(limited_server, name):
 
 
 def test_memory_stays_bounded(limited_server):
-    before = _rss_mib(limited_server.proc.pid)
+    before = tree_rss_mib(limited_server.proc.pid)
     for name in ("cartesian-rows", "group-concat", "property-path", "nested-optionals"):
         httpx.post(f"{limited_server.url}/sparql", data={"query": HOSTILE[name]}, timeout=60)
-        peak = _rss_mib(limited_server.proc.pid)
+        peak = tree_rss_mib(limited_server.proc.pid)
         # server + 2 workers, each worker capped at KG_WORKER_MEMORY_MB (2 GiB address space)
         assert peak < 2.5 * 1024, f"{name}: {peak:.0f} MiB"
     time.sleep(3)  # killed workers are replaced
     assert httpx.post(f"{limited_server.url}/sparql", data={"query": "ASK {}"}).status_code == 200
-    assert _rss_mib(limited_server.proc.pid) < before + 1024
+    assert tree_rss_mib(limited_server.proc.pid) < before + 1024
 
 
 def test_one_megabyte_query_is_refused(limited_server):

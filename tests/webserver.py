@@ -1,4 +1,7 @@
-"""Start the real server (``kg serve`` under uvicorn) on a free port for tests."""
+"""Start the real server (``kg serve`` under uvicorn) on a free port, for tests and benchmarks.
+
+Imports nothing from the test suite (no pytest, no hypothesis), so ``bench/`` can use it too.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,30 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import ROOT
+from kg.settings import PROJECT_ROOT as ROOT
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and its direct children (query workers), MiB."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(x) for x in children.read_text().split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
 
 
 class Server:

@@ -122,10 +122,6 @@ def _with_sorted_prefixes(text: bytes) -> bytes:
     return b"\n".join(head) + b"\n\n" + b"\n".join(body).lstrip(b"\n")
 
 
-def _context(base: str) -> dict[str, str]:
-    return _prefixes(base)
-
-
 def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, object]:
     """Return flattened JSON-LD of ``triples`` (sorted): one node object per subject, in order.
 
@@ -179,7 +175,7 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     nt = ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES)
     nt_lines = sorted(line for line in nt.split(b"\n") if line.strip())
     (out / "kg.nt").write_bytes(b"\n".join(nt_lines) + b"\n")
-    context = _context(base)
+    context = _prefixes(base)  # the JSON-LD context: our prefixes, id: included
     (out / "context.jsonld").write_text(
         json.dumps({"@context": context}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )

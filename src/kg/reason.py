@@ -36,7 +36,7 @@ def _closure(ontology: Graph, data: Graph, engine: str) -> Iterable[tuple[object
                 closure.add(t)
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(closure)
         yield from closure
-    elif engine == "reasonable":
+    else:  # "reasonable"; infer() has checked the name
         import reasonable  # optional fast engine (Rust)
 
         reasoner = reasonable.PyReasoner()
@@ -46,8 +46,6 @@ def _closure(ontology: Graph, data: Graph, engine: str) -> Iterable[tuple[object
             if isinstance(o, Literal) and o.datatype == XSD.string:  # same term as a simple literal
                 o = Literal(str(o))
             yield s, p, o
-    else:
-        raise ValueError(f"unknown reasoner {engine!r}; use one of {', '.join(REASONERS)}")
 
 
 def infer(ontology: Graph, data: Graph, engine: str = "owlrl") -> Graph:

@@ -36,7 +36,6 @@ OX_FORMATS = {
     "xml": pyoxigraph.RdfFormat.RDF_XML,
     "json-ld": pyoxigraph.RdfFormat.JSON_LD,
 }
-MAX_INPUT_BYTES = 64 * 1024 * 1024  # default of KG_VALIDATE_MAX_MB
 
 
 class InputError(Exception):
@@ -78,10 +77,11 @@ def _located(path: Path, exc: Exception) -> str:
     return f"{where}: cannot parse as {FORMATS.get(path.suffix.lower(), '?')}: {text.strip()}"
 
 
-def load_rdf(paths: list[Path], max_bytes: int = MAX_INPUT_BYTES) -> Graph:
+def load_rdf(paths: list[Path], max_bytes: int) -> Graph:
     """Parse RDF files (format from the extension) into one graph (named graphs merged).
 
-    A file larger than ``max_bytes`` is refused before it is read, so memory stays bounded.
+    A file larger than ``max_bytes`` (KG_VALIDATE_MAX_MB) is refused before it is read, so memory
+    stays bounded.
     Raises InputError naming file, line and column for unreadable or malformed input.
     """
     merged = Graph()
