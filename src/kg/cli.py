@@ -302,6 +302,8 @@ def serve(
     query_timeout: Annotated[float | None, typer.Option(help="Query time limit, s (KG_QUERY_TIMEOUT).")] = None,
     max_rows: Annotated[int | None, typer.Option(help="Row limit (KG_MAX_ROWS).")] = None,
     public_url: Annotated[str | None, typer.Option(help="Public root URL (KG_PUBLIC_URL).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Query worker processes (KG_WORKERS).")] = None,
+    loop: Annotated[str | None, typer.Option(help="Event loop: auto, uvloop or asyncio (KG_LOOP).")] = None,
 ) -> None:
     """Serve the built graph over HTTP (SPARQL endpoint, saved queries, pages, dumps)."""
     settings = _settings(
@@ -312,6 +314,8 @@ def serve(
         query_timeout=query_timeout,
         max_rows=max_rows,
         public_url=public_url,
+        workers=workers,
+        loop=loop,
     )
     try:
         from .web.app import run

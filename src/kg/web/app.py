@@ -1,12 +1,13 @@
 """FastAPI application factory and the HTTP basics every route shares.
 
-The app never builds: it loads what ``kg build`` wrote to ``dist/``. Slow work runs in the
-query engine's worker processes, so the event loop keeps answering other requests.
+The app never builds: it loads what ``kg build`` wrote to ``dist/``. Every query goes through
+the query service (``kg.service``), which decides where it runs; queries of unknown cost run in
+worker processes, so the event loop keeps answering other requests. The HTTP basics (headers,
+ETag, access log, body limit, HEAD) are pure ASGI layers: no per-request task hand-offs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -19,14 +20,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..engine import QueryEngine
 from ..queries import load_saved_queries
+from ..service import QueryService
 from ..settings import Settings, load_settings
 from ..store import read_manifest
-from .common import ResultCache
 
 log = logging.getLogger("kg.access")
 HERE = Path(__file__).parent
@@ -99,17 +100,81 @@ class _TooLarge(Exception):
     pass
 
 
-def etag_for(request: Request, version: str) -> str:
-    """Return the ETag of a read: dataset version + what was asked (path, query, Accept)."""
-    asked = "|".join(
+def etag_for(scope: Scope, headers: dict[bytes, bytes], version: str) -> str:
+    """Return the ETag of a read: dataset version + what was asked (path, query, Accept, language)."""
+    asked = b"|".join(
         (
-            request.url.path,
-            request.url.query,
-            request.headers.get("accept", ""),
-            request.headers.get("accept-language", ""),
+            scope["path"].encode("utf-8", "surrogateescape"),
+            scope.get("query_string", b""),
+            headers.get(b"accept", b""),
+            headers.get(b"accept-language", b""),
         )
     )
-    return f'"{version}-{hashlib.sha256(asked.encode()).hexdigest()[:12]}"'
+    return f'"{version}-{hashlib.sha256(asked).hexdigest()[:12]}"'
+
+
+class Basics:
+    """Headers every answer carries, ETag / 304 on reads, and one access-log record per request.
+
+    Pure ASGI (no task per request, unlike ``@app.middleware("http")``).
+    """
+
+    def __init__(self, app: ASGIApp, state: object):
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        headers = dict(scope.get("headers") or [])
+        is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
+        etag = etag_for(scope, headers, self.state.version) if is_read else None  # type: ignore[attr-defined]
+        status = 0
+        facts: dict[str, str] = {}
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                if etag and status == 200 and "etag" not in out:
+                    out["ETag"] = etag
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("Referrer-Policy", "no-referrer")
+                if out.get("content-type", "").startswith("text/html"):
+                    out.setdefault("Content-Security-Policy", CSP)
+                    out.setdefault("X-Frame-Options", "DENY")
+                out.setdefault("Cache-Control", "public, max-age=60" if is_read else "no-store")
+                out["Vary"] = "Accept, Accept-Language, Accept-Encoding, Origin"
+                facts["query_ms"] = out.get("x-kg-query-ms")
+                facts["rows"] = out.get("x-kg-rows")
+            await send(message)
+
+        if etag and etag.encode() in [t.strip() for t in headers.get(b"if-none-match", b"").split(b",")]:
+            await Response(status_code=304, headers={"ETag": etag})(scope, receive, send_with_headers)
+        else:
+            await self.app(scope, receive, send_with_headers)
+        client = scope.get("client")
+        log.info(
+            json.dumps(
+                {
+                    "client": client[0] if client else None,
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                    "query_ms": facts.get("query_ms"),
+                    "rows": facts.get("rows"),
+                },
+                # ASCII escapes keep one record per line for any line splitter
+                # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
+                ensure_ascii=True,
+            )
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,39 +185,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        memory = settings.worker_memory_mb * 1024 * 1024
-        if settings.backend:  # answer from a remote SPARQL store; every lane shares one client
-            from ..remote import RemoteEngine
-
-            remote = RemoteEngine(settings.backend)
-            await remote.start()
-            app.state.engines = {"sparql": remote, "light": remote, "lookup": remote}
-            try:
-                yield
-            finally:
-                await remote.close()
-            return
-        if settings.store_dir:  # check or rebuild the on-disk store once, before workers open it
-            from ..store import ensure_store
-
-            await asyncio.to_thread(ensure_store, settings.dist_dir, Path(settings.store_dir))
-        # Lanes: ad-hoc SPARQL (at lower CPU priority), saved queries, and lookups of single entities,
-        # so that abuse of /sparql cannot starve pages and the API.
-        engines = {
-            "sparql": QueryEngine(
-                settings.dist_dir, size=settings.workers, memory_limit=memory, nice=10, store_dir=settings.store_dir
-            ),
-            "light": QueryEngine(
-                settings.dist_dir, size=settings.light_workers, memory_limit=memory, store_dir=settings.store_dir
-            ),
-            "lookup": QueryEngine(settings.dist_dir, size=1, memory_limit=memory, store_dir=settings.store_dir),
-        }
-        await asyncio.gather(*(e.start() for e in engines.values()))
-        app.state.engines = engines
+        service = QueryService(settings, str(manifest["version"]))
+        await service.start()
+        app.state.service = service
         try:
             yield
         finally:
-            await asyncio.gather(*(e.close() for e in engines.values()))
+            await service.close()
 
     app = FastAPI(
         title="Tokyo SME Policy Knowledge Graph",
@@ -169,44 +208,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.manifest = manifest
     app.state.version = str(manifest["version"])
     app.state.registry = registry
-    app.state.running = {}  # client address → queries running or waiting
-    app.state.cache = ResultCache()
-
-    @app.middleware("http")
-    async def basics(request: Request, call_next):
-        start = time.perf_counter()
-        is_read = request.method in ("GET", "HEAD") and not request.url.path.startswith(("/static/", "/healthz"))
-        etag = etag_for(request, app.state.version) if is_read else None
-        if etag and etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-            response: Response = Response(status_code=304, headers={"ETag": etag})
-        else:
-            response = await call_next(request)
-            if etag and response.status_code == 200 and "etag" not in response.headers:
-                response.headers["ETag"] = etag
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", "public, max-age=60" if is_read else "no-store")
-        response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding, Origin"
-        log.info(
-            json.dumps(
-                {
-                    "client": request.client.host if request.client else None,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - start) * 1000, 1),
-                    "query_ms": response.headers.get("X-KG-Query-Ms"),
-                    "rows": response.headers.get("X-KG-Rows"),
-                },
-                # ASCII escapes keep one record per line for any line splitter
-                # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
-                ensure_ascii=True,
-            )
-        )
-        return response
 
     from .routes_dumps import router as dumps_router
     from .routes_pages import router as pages_router
@@ -223,8 +224,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": app.state.version, "triples": app.state.manifest["triples"]})
+        service = getattr(app.state, "service", None)
+        pool = getattr(service, "pool", None)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": app.state.version,
+                "triples": app.state.manifest["triples"],
+                "workers": len(pool.pids()) if pool else 0,
+                "worker_restarts": pool.restarts if pool else 0,
+            }
+        )
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Counters in the Prometheus text format."""
+        values = app.state.service.metrics()
+        lines = [f"{name} {value:g}" for name, value in sorted(values.items())]
+        return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
+
+    app.add_middleware(Basics, state=app.state)  # innermost: CORS and gzip apply to its 304s too
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(
         CORSMiddleware,
@@ -247,4 +266,13 @@ def run(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(settings)
     print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, server_header=False, access_log=False, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop=settings.loop,
+        http=settings.http,
+        server_header=False,
+        access_log=False,
+        log_level="warning",
+    )

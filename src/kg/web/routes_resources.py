@@ -12,8 +12,8 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from ..engine import QueryError, QueryResult
 from ..namespaces import PREFIXES
+from ..query_types import QueryError, QueryResult
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import UnknownFormat, choose_rdf, preferred_language, prefers_html, requested_types
 
@@ -137,14 +137,8 @@ def _related_queries(request: Request, iri: str, types: set[str]) -> list[dict[s
 
 
 async def _cached(request: Request, query: str, accept: list[str]) -> QueryResult:
-    """Run a lookup on its own lane; answers are cached per dataset version."""
-    cache = request.app.state.cache
-    key = ("lookup", query, tuple(accept), request.app.state.version)
-    result = cache.get(key)
-    if result is None:
-        result = await execute(request, query, accept, lane="lookup")
-        cache.put(key, result)
-    return result
+    """Run a lookup of one entity (the query service caches answers per dataset version)."""
+    return await execute(request, query, accept, lane="lookup")
 
 
 async def _entity(request: Request, path: str, format: str | None) -> Response:
