@@ -204,6 +204,18 @@ class WorkerPool:
             return
         self._all.add(worker)
         self._idle.put_nowait(worker)
+        self._keep(asyncio.get_running_loop().create_task(self._watch(worker)))
+
+    def _keep(self, task: asyncio.Task) -> None:
+        self._spawning.add(task)
+        task.add_done_callback(self._spawning.discard)
+
+    async def _watch(self, worker: _Worker) -> None:
+        """Replace a worker that dies by itself, even while idle, so no query is sent to a dead one."""
+        await worker.process.wait()
+        if worker in self._all:  # not killed by us: it died (signal, memory cap, crash)
+            self.stats.deaths += 1
+            self._replace(worker)
 
     async def start(self) -> None:
         """Start all workers (each loads the dataset)."""
@@ -215,13 +227,9 @@ class WorkerPool:
         self._kill(worker)
         self.stats.restarts += 1
         loop = asyncio.get_running_loop()
-        reap = loop.create_task(self._reap(worker))
-        self._spawning.add(reap)
-        reap.add_done_callback(self._spawning.discard)
+        self._keep(loop.create_task(self._reap(worker)))
         if not self._closed:
-            task = loop.create_task(self._add_worker())
-            self._spawning.add(task)
-            task.add_done_callback(self._spawning.discard)
+            self._keep(loop.create_task(self._add_worker()))
 
     @staticmethod
     def _kill(worker: _Worker) -> None:
@@ -262,10 +270,13 @@ class WorkerPool:
     async def execute(self, request: QueryRequest, timeout: float) -> QueryResult:
         """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included)."""
         deadline = time.monotonic() + timeout
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout)
-        except TimeoutError:
-            raise QueryTimeout(f"no query worker became free within the {timeout:g} s time limit") from None
+        while True:
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise QueryTimeout(f"no query worker became free within the {timeout:g} s time limit") from None
+            if worker in self._all and worker.process.returncode is None:
+                break  # a worker found dead here has been (or is being) replaced by its watcher
         self._next_id += 1
         request_id = self._next_id
         healthy = False
@@ -278,9 +289,8 @@ class WorkerPool:
             self.stats.timeouts += 1
             raise QueryTimeout(f"the query was stopped at the {timeout:g} s time limit") from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
-            self.stats.deaths += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(worker.process.wait(), 1)
+                await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1)
             ended = _how_it_ended(worker.process.returncode)
             raise EngineUnavailable(f"the query worker {ended} before it answered; it has been replaced") from None
         finally:
@@ -288,8 +298,8 @@ class WorkerPool:
             if healthy and worker in self._all:
                 worker.answered += 1
                 self._idle.put_nowait(worker)
-            elif worker in self._all:
-                self._replace(worker)
+            elif worker in self._all and worker.process.returncode is None:
+                self._replace(worker)  # a dead worker is counted and replaced by its watcher
         self.stats.answered += 1
         if "error" in header:
             raise ERROR_KINDS.get(header["error"], QueryError)(header["message"])

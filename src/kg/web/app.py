@@ -8,6 +8,7 @@ ETag, access log, body limit, HEAD) are pure ASGI layers: no per-request task ha
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -231,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "status": "ok",
                 "version": app.state.version,
                 "triples": app.state.manifest["triples"],
+                "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
                 "workers": len(pool.pids()) if pool else 0,
                 "worker_restarts": pool.restarts if pool else 0,
             }
