@@ -13,6 +13,7 @@ signal), not a guess.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -122,6 +123,13 @@ class _Worker:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     answered: int = 0
+    last_words: collections.deque = field(default_factory=lambda: collections.deque(maxlen=3))
+
+    def how_it_ended(self) -> str:
+        """Return how the process ended, with the last line it wrote to stderr if any."""
+        ended = _how_it_ended(self.process.returncode)
+        said = " / ".join(line for line in self.last_words if line)
+        return f"{ended} (it said: {said[:300]})" if said else ended
 
     @property
     def pid(self) -> int:
@@ -180,22 +188,33 @@ class WorkerPool:
             *command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             limit=READ_CHUNK * 2,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the server, which stops them
         )
         assert process.stdout is not None and process.stdin is not None
         worker = _Worker(process, process.stdout, process.stdin)
+        assert process.stderr is not None
+        self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, process.stderr)))
         try:
             header, _ = await asyncio.wait_for(self._read_frame(worker, None), STARTUP_SECONDS)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
             self._kill(worker)
             await self._reap(worker)
-            ended = _how_it_ended(worker.process.returncode)
+            ended = worker.how_it_ended()
             raise EngineUnavailable(f"a query worker failed to load the dataset ({ended})") from exc
         if "ready" not in header:
             self._kill(worker)
             raise EngineUnavailable("a query worker started but did not say it was ready")
         return worker
+
+    @staticmethod
+    async def _relay_stderr(worker: _Worker, stream: asyncio.StreamReader) -> None:
+        """Pass a worker's stderr on to ours, keeping its last lines for the message if it dies."""
+        while line := await stream.readline():
+            text = line.decode("utf-8", "replace").rstrip()
+            worker.last_words.append(text)
+            print(f"[query worker {worker.pid}] {text}", file=sys.stderr, flush=True)
 
     async def _add_worker(self) -> None:
         worker = await self._spawn()
@@ -291,7 +310,8 @@ class WorkerPool:
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1)
-            ended = _how_it_ended(worker.process.returncode)
+            await asyncio.sleep(0.05)  # let the last stderr lines arrive
+            ended = worker.how_it_ended()
             raise EngineUnavailable(f"the query worker {ended} before it answered; it has been replaced") from None
         finally:
             # A worker whose answer was not read whole (deadline, death, cancelled request) is never reused.

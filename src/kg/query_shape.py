@@ -37,7 +37,7 @@ def forbidden_keyword(query: str) -> str | None:
     return None
 
 
-_WS = r"(?:\s|#[^\n]*\n)*"
+_WS = r"(?:\s|#[^\n]*(?:\n|$))*"
 _IRI = r"<[^<>\"{}|^`\\\s]*>"
 _PNAME = r"(?:[A-Za-z][\w.-]*)?:[\w-]*(?:[\w.-]*[\w-])?"
 _CONST = rf"(?:{_IRI}|{_PNAME})"
@@ -69,3 +69,21 @@ def is_bounded_lookup(query: str, max_patterns: int = MAX_PATTERNS) -> bool:
     if not m:
         return False
     return len(_TRIPLE_RE.findall(m.group("patterns"))) <= max_patterns
+
+
+_SHAPE_NOISE = re.compile(
+    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r"|(?P<iri><[^<>\"{}|^`\\\s]*>)"
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<number>(?<![\w:])[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)"
+    r"|(?P<space>\s+)"
+)
+_SHAPE_TOKENS = {"string": '""', "iri": "<>", "comment": " ", "var": "?v", "number": "0", "space": " "}
+
+
+def shape_of(query: str) -> str:
+    """Return the query's shape: its text with literals, IRIs, numbers and variable names blanked,
+    comments dropped and case folded, so that queries that differ only in those share a shape."""
+    return _SHAPE_NOISE.sub(lambda m: _SHAPE_TOKENS[m.lastgroup or "space"], query).strip().lower()

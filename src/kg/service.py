@@ -7,7 +7,11 @@ It decides where a query runs and holds the one answer cache:
   in a thread (pyoxigraph releases the GIL while it evaluates, so the event loop keeps going).
 - ``sparql`` (anyone's query text): a bounded lookup (``query_shape.is_bounded_lookup``, and
   only while the store's largest out-degree keeps it small) runs inline in the server process;
-  everything else runs in the worker pool, where the deadline kills it.
+  everything else runs in worker processes, where the deadline kills it. There are two worker
+  lanes: a query whose *shape* (``query_shape.shape_of``: the text without its literals, IRIs,
+  numbers, variable names and comments) was seen to run longer than ``KG_LONG_QUERY_SECONDS``
+  or to hit the deadline goes to the long lane, so repeated heavy queries cannot take the
+  workers that everybody else's short queries need.
 - with ``KG_BACKEND`` every query goes to the remote store.
 
 Answers are serialized bytes (``QueryResult``). The cache is bounded in bytes and keyed by
@@ -24,12 +28,21 @@ from pathlib import Path
 
 from . import results
 from .engine import WorkerPool
-from .query_shape import MAX_PATTERNS, is_bounded_lookup
-from .query_types import EngineUnavailable, QueryError, QueryRequest, QueryResult, QuerySyntaxError, TooManyQueries
+from .query_shape import MAX_PATTERNS, is_bounded_lookup, shape_of
+from .query_types import (
+    EngineUnavailable,
+    QueryError,
+    QueryRequest,
+    QueryResult,
+    QuerySyntaxError,
+    QueryTimeout,
+    TooManyQueries,
+)
 from .settings import Settings
 
 KINDS = ("sparql", "saved", "lookup")
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
+LONG_SHAPES_KEPT = 4096
 
 
 class AnswerCache:
@@ -74,6 +87,7 @@ class Counters:
     inline: int = 0
     thread: int = 0
     worker: int = 0
+    long: int = 0
     remote: int = 0
 
 
@@ -88,6 +102,8 @@ class QueryService:
         self.counters = Counters()
         self.store = None
         self.pool: WorkerPool | None = None
+        self.long_pool: WorkerPool | None = None
+        self.long_shapes: OrderedDict[str, None] = OrderedDict()
         self.remote = None
         self.lookup_patterns = 0  # how many anchored patterns a bounded lookup may have to run inline
         self.started = time.time()
@@ -108,14 +124,15 @@ class QueryService:
             await asyncio.to_thread(ensure_store, settings.dist_dir, store_dir)
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, store_dir)
         self.lookup_patterns = await asyncio.to_thread(self._inline_patterns)
+        memory = settings.worker_memory_mb * 2**20
+        # Ad-hoc queries run below the server's priority (pages, lookups, saved queries), long ones lowest.
         self.pool = WorkerPool(
-            settings.dist_dir,
-            size=settings.workers,
-            memory_limit=settings.worker_memory_mb * 2**20,
-            nice=10,
-            store_dir=settings.store_dir,
+            settings.dist_dir, size=settings.workers, memory_limit=memory, nice=5, store_dir=settings.store_dir
         )
-        await self.pool.start()
+        self.long_pool = WorkerPool(
+            settings.dist_dir, size=settings.long_workers, memory_limit=memory, nice=15, store_dir=settings.store_dir
+        )
+        await asyncio.gather(self.pool.start(), self.long_pool.start())
 
     def _inline_patterns(self) -> int:
         """Return how many anchored patterns keep a lookup within INLINE_ROW_BUDGET on this store."""
@@ -132,20 +149,28 @@ class QueryService:
 
     async def close(self) -> None:
         """Stop the workers and the remote client."""
-        if self.pool is not None:
-            await self.pool.close()
+        for pool in (self.pool, self.long_pool):
+            if pool is not None:
+                await pool.close()
         if self.remote is not None:
             await self.remote.close()
 
     def where(self, request: QueryRequest, kind: str) -> str:
-        """Return where ``request`` would run: remote | inline | thread | worker."""
+        """Return where ``request`` would run: remote | inline | thread | worker | long."""
         if self.remote is not None:
             return "remote"
         if kind in ("saved", "lookup"):
             return "thread"
         if self.lookup_patterns and is_bounded_lookup(request.query, self.lookup_patterns):
             return "inline"
-        return "worker"
+        return "long" if shape_of(request.query) in self.long_shapes else "worker"
+
+    def _remember_long(self, query: str) -> None:
+        shape = shape_of(query)
+        self.long_shapes[shape] = None
+        self.long_shapes.move_to_end(shape)
+        while len(self.long_shapes) > LONG_SHAPES_KEPT:
+            self.long_shapes.popitem(last=False)
 
     async def run(self, request: QueryRequest, kind: str = "sparql", client: str = "?") -> QueryResult:
         """Answer ``request`` from the cache or by running it; the result says where (``where``, ``cache``)."""
@@ -189,10 +214,18 @@ class QueryService:
             if where == "thread":
                 self.counters.thread += 1
                 return await self._run_thread(request)
-            if self.pool is None:
+            pool = self.long_pool if where == "long" else self.pool
+            if pool is None:
                 raise EngineUnavailable("the query engine is not running")
-            self.counters.worker += 1
-            return await self.pool.execute(request, settings.query_timeout)
+            setattr(self.counters, where, getattr(self.counters, where) + 1)
+            try:
+                result = await pool.execute(request, settings.query_timeout)
+            except QueryTimeout:
+                self._remember_long(request.query)
+                raise
+            if where == "worker" and result.seconds > settings.long_query_seconds:
+                self._remember_long(request.query)
+            return result if where == "worker" else _with(result, where="long")
         finally:
             running[client] -= 1
             if not running[client]:
@@ -217,24 +250,35 @@ class QueryService:
             "kg_queries_inline_total": self.counters.inline,
             "kg_queries_thread_total": self.counters.thread,
             "kg_queries_worker_total": self.counters.worker,
+            "kg_queries_long_total": self.counters.long,
+            "kg_long_query_shapes": len(self.long_shapes),
             "kg_queries_remote_total": self.counters.remote,
             "kg_queries_running": sum(self.running.values()),
             "kg_uptime_seconds": round(time.time() - self.started, 1),
         }
-        if self.pool is not None:
-            stats = self.pool.stats
+        pools = [p for p in (self.pool, self.long_pool) if p is not None]
+        if pools:
+            stats = [p.stats for p in pools]
             out.update(
                 {
-                    "kg_workers": len(self.pool.pids()),
-                    "kg_worker_restarts_total": stats.restarts,
-                    "kg_worker_deaths_total": stats.deaths,
-                    "kg_worker_timeouts_total": stats.timeouts,
-                    "kg_worker_answers_total": stats.answered,
-                    "kg_worker_transfers_in_flight": len(stats.transfers),
-                    "kg_worker_transfer_bytes_pending": sum(t.total - t.received for t in stats.transfers.values()),
+                    "kg_workers": sum(len(p.pids()) for p in pools),
+                    "kg_worker_restarts_total": sum(s.restarts for s in stats),
+                    "kg_worker_deaths_total": sum(s.deaths for s in stats),
+                    "kg_worker_timeouts_total": sum(s.timeouts for s in stats),
+                    "kg_worker_answers_total": sum(s.answered for s in stats),
+                    "kg_worker_transfers_in_flight": sum(len(s.transfers) for s in stats),
+                    "kg_worker_transfer_bytes_pending": sum(
+                        t.total - t.received for s in stats for t in s.transfers.values()
+                    ),
                 }
             )
         return out
+
+
+def worker_summary(service: QueryService) -> tuple[int, int]:
+    """Return (live worker processes, restarts so far) over both lanes."""
+    pools = [p for p in (service.pool, service.long_pool) if p is not None]
+    return sum(len(p.pids()) for p in pools), sum(p.restarts for p in pools)
 
 
 def _with(result: QueryResult, **changes: object) -> QueryResult:

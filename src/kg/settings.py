@@ -51,12 +51,16 @@ class Settings:
         default=100_000, metadata=_meta("Largest accepted query text / request body, in bytes.")
     )
     workers: int = field(default=2, metadata=_meta("Query worker processes (killed and replaced at the time limit)."))
+    long_workers: int = field(
+        default=1, metadata=_meta("Worker processes for queries of a shape seen to run long (their own lane).")
+    )
+    long_query_seconds: float = field(
+        default=0.5, metadata=_meta("A query shape that ran longer than this goes to the long-query lane next time.")
+    )
     cache_mb: int = field(
         default=64, metadata=_meta("Size of the answer cache, MiB (answers keyed by dataset version and request).")
     )
-    loop: str = field(
-        default="auto", metadata=_meta("Event loop: auto (uvloop when installed), uvloop or asyncio.")
-    )
+    loop: str = field(default="auto", metadata=_meta("Event loop: auto (uvloop when installed), uvloop or asyncio."))
     http: str = field(default="auto", metadata=_meta("HTTP parser: auto (httptools when installed), httptools or h11."))
     worker_memory_mb: int = field(default=2048, metadata=_meta("Address-space cap of each query worker, MiB."))
     per_client: int = field(default=4, metadata=_meta("Queries one client address may run at once (429 beyond)."))

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..queries import load_saved_queries
-from ..service import QueryService
+from ..service import QueryService, worker_summary
 from ..settings import Settings, load_settings
 from ..store import read_manifest
 
@@ -225,16 +225,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
-        service = getattr(app.state, "service", None)
-        pool = getattr(service, "pool", None)
+        workers, restarts = worker_summary(app.state.service)
         return JSONResponse(
             {
                 "status": "ok",
                 "version": app.state.version,
                 "triples": app.state.manifest["triples"],
                 "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
-                "workers": len(pool.pids()) if pool else 0,
-                "worker_restarts": pool.restarts if pool else 0,
+                "workers": workers,
+                "worker_restarts": restarts,
             }
         )
 
