@@ -23,6 +23,7 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +152,10 @@ class PoolStats:
     timeouts: int = 0  # queries stopped at the deadline
     answered: int = 0
     transfers: dict[int, Transfer] = field(default_factory=dict)  # by request id, while being read
+
+
+class Rerouted(Exception):
+    """The request was not run here: by the time a worker was free it belonged elsewhere."""
 
 
 class WorkerPool:
@@ -286,8 +291,14 @@ class WorkerPool:
         await worker.writer.drain()
         return await self._read_frame(worker, request_id)
 
-    async def execute(self, request: QueryRequest, timeout: float) -> QueryResult:
-        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included)."""
+    async def execute(
+        self, request: QueryRequest, timeout: float, admit: Callable[[], bool] | None = None
+    ) -> QueryResult:
+        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included).
+
+        ``admit`` is asked once a worker is free; if it says no, the worker goes back unused and
+        ``Rerouted`` is raised (the caller sends the request elsewhere).
+        """
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -296,6 +307,9 @@ class WorkerPool:
                 raise QueryTimeout(f"no query worker became free within the {timeout:g} s time limit") from None
             if worker in self._all and worker.process.returncode is None:
                 break  # a worker found dead here has been (or is being) replaced by its watcher
+        if admit is not None and not admit():
+            self._idle.put_nowait(worker)
+            raise Rerouted()
         self._next_id += 1
         request_id = self._next_id
         healthy = False

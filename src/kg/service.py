@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import results
-from .engine import WorkerPool
+from .engine import Rerouted, WorkerPool
 from .query_shape import MAX_PATTERNS, is_bounded_lookup, shape_of
 from .query_types import (
     EngineUnavailable,
@@ -35,7 +35,6 @@ from .query_types import (
     QueryRequest,
     QueryResult,
     QuerySyntaxError,
-    QueryTimeout,
     TooManyQueries,
 )
 from .settings import Settings
@@ -165,8 +164,7 @@ class QueryService:
             return "inline"
         return "long" if shape_of(request.query) in self.long_shapes else "worker"
 
-    def _remember_long(self, query: str) -> None:
-        shape = shape_of(query)
+    def _remember_long(self, shape: str) -> None:
         self.long_shapes[shape] = None
         self.long_shapes.move_to_end(shape)
         while len(self.long_shapes) > LONG_SHAPES_KEPT:
@@ -214,22 +212,46 @@ class QueryService:
             if where == "thread":
                 self.counters.thread += 1
                 return await self._run_thread(request)
-            pool = self.long_pool if where == "long" else self.pool
-            if pool is None:
+            if self.pool is None or self.long_pool is None:
                 raise EngineUnavailable("the query engine is not running")
-            setattr(self.counters, where, getattr(self.counters, where) + 1)
-            try:
-                result = await pool.execute(request, settings.query_timeout)
-            except QueryTimeout:
-                self._remember_long(request.query)
-                raise
-            if where == "worker" and result.seconds > settings.long_query_seconds:
-                self._remember_long(request.query)
-            return result if where == "worker" else _with(result, where="long")
+            return await self._run_in_workers(request, where)
         finally:
             running[client] -= 1
             if not running[client]:
                 del running[client]
+
+    async def _run_in_workers(self, request: QueryRequest, where: str) -> QueryResult:
+        """Run on the short-query lane, or on the long one for shapes seen to run long.
+
+        A shape is marked long as soon as one of its queries has run ``long_query_seconds``
+        (not only when it ends), and a request still waiting for a short-lane worker is sent to
+        the long lane if its shape was marked meanwhile.
+        """
+        settings = self.settings
+        shape = shape_of(request.query)
+        start = time.monotonic()
+        if where == "worker":
+            loop = asyncio.get_running_loop()
+            mark: asyncio.TimerHandle | None = None
+
+            def admit() -> bool:  # a short-lane worker is free: is this still a short shape?
+                nonlocal mark
+                if shape in self.long_shapes:
+                    return False
+                mark = loop.call_later(settings.long_query_seconds, self._remember_long, shape)
+                return True
+
+            try:
+                self.counters.worker += 1
+                return await self.pool.execute(request, settings.query_timeout, admit=admit)  # type: ignore[union-attr]
+            except Rerouted:
+                self.counters.worker -= 1
+            finally:
+                if mark is not None:
+                    mark.cancel()
+        self.counters.long += 1
+        remaining = settings.query_timeout - (time.monotonic() - start)
+        return _with(await self.long_pool.execute(request, remaining), where="long")  # type: ignore[union-attr]
 
     async def _run_thread(self, request: QueryRequest) -> QueryResult:
         try:
