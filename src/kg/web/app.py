@@ -22,6 +22,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -36,65 +37,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-
-
-class HeadAsGet:
-    """Answer HEAD like GET without a body (FastAPI routes declare GET only)."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-        scope = dict(scope, method="GET")
-
-        async def send_headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            await send(message)
-
-        await self.app(scope, receive, send_headers_only)
-
-
-class BodyLimit:
-    """Refuse request bodies larger than the configured limit with 413, before reading them."""
-
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers") or [])
-            length = headers.get(b"content-length")
-            too_long = len(scope.get("query_string", b"")) > self.limit
-            if too_long or (length and length.isdigit() and int(length) > self.limit):
-                response = PlainTextResponse(
-                    f"request too large: the limit is {self.limit} bytes (KG_MAX_QUERY_BYTES)\n", status_code=413
-                )
-                await response(scope, receive, send)
-                return
-            received = 0
-
-            async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge()
-                return message
-
-            try:
-                await self.app(scope, limited_receive, send)
-            except _TooLarge:
-                response = PlainTextResponse(f"request too large: the limit is {self.limit} bytes\n", status_code=413)
-                await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -114,33 +56,38 @@ def etag_for(scope: Scope, headers: dict[bytes, bytes], version: str) -> str:
     return f'"{version}-{hashlib.sha256(asked).hexdigest()[:12]}"'
 
 
-class Basics:
-    """Headers every answer carries, ETag / 304 on reads, and one access-log record per request.
+class Edge:
+    """The outermost layer, pure ASGI (no task per request): everything every answer gets.
 
-    Pure ASGI (no task per request, unlike ``@app.middleware("http")``).
+    HEAD answered like GET without a body; request bodies and query strings over the limit
+    refused with 413 before they are read; security and caching headers; ETag on reads and 304
+    on a match (with the CORS header, since this layer answers before CORS); one access-log
+    record per request.
     """
 
-    def __init__(self, app: ASGIApp, state: object):
+    def __init__(self, app: ASGIApp, state: object, limit: int):
         self.app = app
         self.state = state
+        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        path: str = scope["path"]
         method: str = scope["method"]
-        headers = dict(scope.get("headers") or [])
+        path: str = scope["path"]
+        head = method == "HEAD"
+        if head:
+            scope = dict(scope, method="GET")
+        headers = dict(scope["headers"])
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
         etag = etag_for(scope, headers, self.state.version) if is_read else None  # type: ignore[attr-defined]
-        status = 0
-        facts: dict[str, str] = {}
+        facts: dict[str, object] = {"status": 0}
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
+        async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status = facts["status"] = message["status"]
                 out = MutableHeaders(scope=message)
                 if etag and status == 200 and "etag" not in out:
                     out["ETag"] = etag
@@ -153,12 +100,53 @@ class Basics:
                 out["Vary"] = "Accept, Accept-Language, Accept-Encoding, Origin"
                 facts["query_ms"] = out.get("x-kg-query-ms")
                 facts["rows"] = out.get("x-kg-rows")
+            elif head:
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        if etag and etag.encode() in [t.strip() for t in headers.get(b"if-none-match", b"").split(b",")]:
-            await Response(status_code=304, headers={"ETag": etag})(scope, receive, send_with_headers)
-        else:
-            await self.app(scope, receive, send_with_headers)
+        length = headers.get(b"content-length")
+        try:
+            if len(scope.get("query_string", b"")) > self.limit or (
+                length and length.isdigit() and int(length) > self.limit
+            ):
+                await self._too_large(scope, receive, send_wrapped)
+            elif etag and etag.encode() in [t.strip() for t in headers.get(b"if-none-match", b"").split(b",")]:
+                extra = {"Access-Control-Allow-Origin": "*"} if b"origin" in headers else {}
+                await Response(status_code=304, headers={"ETag": etag, **extra})(scope, receive, send_wrapped)
+            elif method in ("POST", "PUT", "PATCH"):
+                await self._limited(scope, receive, send_wrapped, facts)
+            else:
+                await self.app(scope, receive, send_wrapped)
+        finally:
+            self._log(scope, method, path, facts, start)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, facts: dict[str, object]) -> None:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            if not facts["status"]:
+                await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        text = f"request too large: the limit is {self.limit} bytes (KG_MAX_QUERY_BYTES)\n"
+        await PlainTextResponse(text, status_code=413)(scope, receive, send)
+
+    @staticmethod
+    def _log(scope: Scope, method: str, path: str, facts: dict[str, object], start: float) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         client = scope.get("client")
         log.info(
             json.dumps(
@@ -166,7 +154,7 @@ class Basics:
                     "client": client[0] if client else None,
                     "method": method,
                     "path": path,
-                    "status": status,
+                    "status": facts["status"],
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                     "query_ms": facts.get("query_ms"),
                     "rows": facts.get("rows"),
@@ -189,10 +177,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = QueryService(settings, str(manifest["version"]))
         await service.start()
         app.state.service = service
+        flusher = asyncio.get_running_loop().create_task(_flush_access_log())
         try:
             yield
         finally:
+            flusher.cancel()
             await service.close()
+            for handler in log.handlers:
+                handler.flush()
 
     app = FastAPI(
         title="Tokyo SME Policy Knowledge Graph",
@@ -223,7 +215,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
         workers, restarts = worker_summary(app.state.service)
         return JSONResponse(
@@ -237,6 +228,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         )
 
+    # A plain Starlette route, first in line: liveness checks need no validation or dependencies.
+    app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"], include_in_schema=False))
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> PlainTextResponse:
         """Counters in the Prometheus text format."""
@@ -244,7 +238,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lines = [f"{name} {value:g}" for name, value in sorted(values.items())]
         return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
 
-    app.add_middleware(Basics, state=app.state)  # innermost: CORS and gzip apply to its 304s too
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(
         CORSMiddleware,
@@ -255,16 +248,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-KG-Rows", "X-KG-Truncated", "X-KG-Row-Limit", "X-KG-Query-Ms"],
         max_age=600,
     )
-    app.add_middleware(BodyLimit, limit=settings.max_query_bytes)
-    app.add_middleware(HeadAsGet)
+    app.add_middleware(Edge, state=app.state, limit=settings.max_query_bytes)
     return app
+
+
+async def _flush_access_log(every: float = 0.2) -> None:
+    """Write buffered access-log records out a few times a second (one write, not one per request)."""
+    while True:
+        await asyncio.sleep(every)
+        for handler in log.handlers:
+            handler.flush()
+
+
+def configure_logging() -> None:
+    """Access log: one JSON record per line on stderr, buffered and flushed by the server every 0.2 s."""
+    import logging.handlers
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    target = logging.StreamHandler(sys.stderr)
+    target.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers = [logging.handlers.MemoryHandler(4096, flushLevel=logging.WARNING, target=target)]
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def run(settings: Settings) -> None:
     """Serve with uvicorn on the configured host and port."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     app = create_app(settings)
     print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
     uvicorn.run(
@@ -276,4 +289,5 @@ def run(settings: Settings) -> None:
         server_header=False,
         access_log=False,
         log_level="warning",
+        log_config=None,  # uvicorn's dictConfig would close the access log's handlers
     )
