@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,19 +171,31 @@ class QueryService:
         while len(self.long_shapes) > LONG_SHAPES_KEPT:
             self.long_shapes.popitem(last=False)
 
-    async def run(self, request: QueryRequest, kind: str = "sparql", client: str = "?") -> QueryResult:
-        """Answer ``request`` from the cache or by running it; the result says where (``where``, ``cache``)."""
+    async def run(
+        self,
+        request: QueryRequest,
+        kind: str = "sparql",
+        client: str = "?",
+        check: Callable[[str], None] | None = None,
+    ) -> QueryResult:
+        """Answer ``request`` from the cache or by running it; the result says where (``where``, ``cache``).
+
+        ``check`` (e.g. read-only, no SERVICE) runs only when the cache has no answer: a cached
+        answer was checked when it was computed.
+        """
         key = (self.version, kind, *request.cache_key())
         cached = self.cache.get(key)
         if cached is not None:
-            return _with(cached, cache="hit")
+            return cached  # stored as it is served from the cache
+        if check is not None:
+            check(request.query)
         where = self.where(request, kind)
         if where == "inline":  # cheaper than any hand-off; bounded, so the loop is held for microseconds
             result = self._run_inline(request)
             self.counters.inline += 1
         else:
             result = await self._run_limited(request, where, client)
-        self.cache.put(key, result)
+        self.cache.put(key, _with(result, cache="hit"))
         return _with(result, cache="miss")
 
     def _run_inline(self, request: QueryRequest) -> QueryResult:

@@ -100,7 +100,6 @@ async def execute(
     ``cache`` says whether the answer cache served it.
     """
     settings = request.app.state.settings
-    check_read_only(query)
     req = QueryRequest(
         query=query,
         accept=accept,
@@ -110,7 +109,7 @@ async def execute(
         max_rows=max_rows or settings.max_rows,
     )
     client = request.client.host if request.client else "?"
-    return await request.app.state.service.run(req, LANES[lane], client)
+    return await request.app.state.service.run(req, LANES[lane], client, check=check_read_only)
 
 
 def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
