@@ -122,3 +122,10 @@ def test_provision_without_its_act(data_copy):
     f.write_text(f.read_text(encoding="utf-8").replace("provision,419ac0000000039,", "provision,,", 1), encoding="utf-8")
     problems = _problems(data_copy)
     assert any("field 'parent': is required when kind is provision" in p for p in problems), problems
+
+
+def test_malformed_extension_is_located(data_copy):
+    _edit_metadata(data_copy, lambda doc: _column(doc, "legal_bases", "parent").update(
+        {"https://w3id.org/tokyo-sme-kg/ontology#requiredWhen": "kind"}))
+    problems = _problems(data_copy)
+    assert len(problems) == 1 and ".requiredWhen': expected 'column=value' strings" in problems[0], problems

@@ -24,9 +24,10 @@ CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 BASES = ("string", "integer", "decimal", "boolean", "date", "gYearMonth")
 DATATYPE_KEYS = {"@id", "base", "format", "minimum", "maximum", "dc:description"}
 # Project extensions (CSVW common properties); see "Checks beyond CSVW" in data/README.md.
-REFERENCE_WHERE = str(KGO.referenceWhere)  # the referenced row must hold these values
-REFERENCES_ONE_OF = str(KGO.referencesOneOf)  # the value is a key of any one of these tables
-REQUIRED_WHEN = str(KGO.requiredWhen)  # required when other columns hold these values
+# Their values are plain JSON-LD (table links, "column=value" strings), as CSVW requires.
+REFERENCE_WHERE = str(KGO.referenceWhere)  # "column=value": the referenced row must hold it
+REFERENCES_ONE_OF = str(KGO.referencesOneOf)  # [{"@id": "table.csv"}, …]: a primary key of any one of them
+REQUIRED_WHEN = str(KGO.requiredWhen)  # "column=value": the cell is required when the row holds it
 COLUMN_KEYS = {
     "name", "titles", "dc:description", "datatype", "required", "separator",
     REFERENCE_WHERE, REFERENCES_ONE_OF, REQUIRED_WHEN,
@@ -122,9 +123,24 @@ class Schema:
 class _Reader:
     """Reads one metadata document; every unsupported or malformed part becomes a located problem."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, keys: dict[str, str]):
         self.file = file
+        self.keys = keys  # table name -> its (one-column) primary key
         self.problems: list[Problem] = []
+
+    def conditions(self, where: str, value: object) -> tuple[tuple[str, str], ...]:
+        items = value if isinstance(value, list) else [value] if value else []
+        pairs = [str(x).partition("=") for x in items]
+        if any(not sep or not k or not v for k, sep, v in pairs):
+            self.problem(where, f"expected 'column=value' strings, not {value!r}")
+        return tuple(sorted((k, v) for k, _, v in pairs))
+
+    def one_of(self, where: str, value: object) -> list[Reference]:
+        tables = [str(x.get("@id", "")).removesuffix(".csv") for x in value] if isinstance(value, list) else []
+        unknown = [t for t in tables if t not in self.keys]
+        if not tables or unknown:
+            self.problem(where, f"expected links to tables with a one-column primary key, not {value!r}")
+        return [Reference(t, self.keys.get(t, "")) for t in tables]
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(Problem(self.file, 0, where, message))
@@ -154,11 +170,10 @@ class _Reader:
         for key in sorted(set(spec) - COLUMN_KEYS):
             self.problem(where, f"column property {key!r} is not supported")
         name = str(spec.get("name", ""))
-        refs = [Reference(str(r["resource"]).removesuffix(".csv"), str(r["columnReference"]))
-                for r in spec.get(REFERENCES_ONE_OF, [])]  # fmt: skip
+        refs = self.one_of(f"{where}.referencesOneOf", spec[REFERENCES_ONE_OF]) if REFERENCES_ONE_OF in spec else []
         if name in fks:
-            where = tuple(sorted((str(k), str(v)) for k, v in spec.get(REFERENCE_WHERE, {}).items()))
-            refs.append(Reference(fks[name].table, fks[name].column, where))
+            condition = self.conditions(f"{where}.referenceWhere", spec.get(REFERENCE_WHERE))
+            refs.append(Reference(fks[name].table, fks[name].column, condition))
         if not spec.get("dc:description"):
             self.problem(where, "needs a dc:description")
         return Column(
@@ -169,7 +184,7 @@ class _Reader:
             required=bool(spec.get("required", False)),
             separator=spec.get("separator"),
             refs=tuple(refs),
-            required_when={str(k): str(v) for k, v in spec.get(REQUIRED_WHEN, {}).items()},
+            required_when=dict(self.conditions(f"{where}.requiredWhen", spec.get(REQUIRED_WHEN))),
         )
 
     def table(self, where: str, spec: dict[str, Any]) -> Table:
@@ -206,11 +221,17 @@ def read_schema(path: Path) -> Schema:
         raise DataError([Problem(file, 0, "", "file is missing")]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError([Problem(file, getattr(exc, "lineno", 0), "", f"not valid JSON: {exc}")]) from None
-    reader = _Reader(file)
+    specs = document.get("tables", [])
+    keys = {
+        str(t.get("url", "")).removesuffix(".csv"): t.get("tableSchema", {}).get("primaryKey")
+        for t in specs
+        if isinstance(t.get("tableSchema", {}).get("primaryKey"), str)
+    }
+    reader = _Reader(file, keys)
     context = document.get("@context")
     if CSVW_CONTEXT not in (context if isinstance(context, list) else [context]):
         reader.problem("@context", f"must be {CSVW_CONTEXT!r} (a CSVW metadata document)")
-    tables = tuple(reader.table(f"tables[{i}]", t) for i, t in enumerate(document.get("tables", [])))
+    tables = tuple(reader.table(f"tables[{i}]", t) for i, t in enumerate(specs))
     if reader.problems:
         raise DataError(reader.problems)
     return Schema(tables, document)
