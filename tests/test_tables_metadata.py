@@ -129,3 +129,14 @@ def test_malformed_extension_is_located(data_copy):
         {"https://w3id.org/tokyo-sme-kg/ontology#requiredWhen": "kind"}))
     problems = _problems(data_copy)
     assert len(problems) == 1 and ".requiredWhen': expected 'column=value' strings" in problems[0], problems
+
+
+def test_foreign_key_to_an_undeclared_column_is_reported(data_copy):
+    def edit(doc):
+        (t,) = [t for t in doc["tables"] if t["url"] == "budgets.csv"]
+        t["tableSchema"]["foreignKeys"][0]["reference"]["columnReference"] = "code"
+
+    _edit_metadata(data_copy, edit)
+    problems = _problems(data_copy)
+    assert problems == ["data/tables-metadata.json: budgets.csv: column 'program' refers to programs.csv ['code'], "
+                        "not all declared"]

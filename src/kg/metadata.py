@@ -136,7 +136,8 @@ class _Reader:
         return tuple(sorted((k, v) for k, _, v in pairs))
 
     def one_of(self, where: str, value: object) -> list[Reference]:
-        tables = [str(x.get("@id", "")).removesuffix(".csv") for x in value] if isinstance(value, list) else []
+        links = value if isinstance(value, list) and all(isinstance(x, dict) for x in value) else []
+        tables = [str(x.get("@id", "")).removesuffix(".csv") for x in links]
         unknown = [t for t in tables if t not in self.keys]
         if not tables or unknown:
             self.problem(where, f"expected links to tables with a one-column primary key, not {value!r}")
@@ -190,8 +191,10 @@ class _Reader:
     def table(self, where: str, spec: dict[str, Any]) -> Table:
         schema = spec.get("tableSchema", {})
         fks: dict[str, Reference] = {}
-        for fk in schema.get("foreignKeys", []):
+        for n, fk in enumerate(schema.get("foreignKeys", [])):
             ref = fk.get("reference", {})
+            if not isinstance(fk.get("columnReference"), str) or not isinstance(ref.get("columnReference"), str):
+                self.problem(f"{where}.tableSchema.foreignKeys[{n}]", "only one-column foreign keys are supported")
             fks[str(fk.get("columnReference"))] = Reference(
                 str(ref.get("resource", "")).removesuffix(".csv"), str(ref.get("columnReference"))
             )
@@ -208,6 +211,19 @@ class _Reader:
         )
 
 
+def _dangling(tables: tuple[Table, ...]) -> list[str]:
+    """Return what the schema names but does not declare: key columns, referenced tables or columns."""
+    columns = {t.name: {c.name for c in t.columns} for t in tables}
+    out = [f"{t.file}: primary key {k!r} is not a column" for t in tables for k in t.key if k not in columns[t.name]]
+    for t in tables:
+        for c in t.columns:
+            for r in c.refs:
+                named = {r.column} | {k for k, _ in r.where}
+                if not named <= columns.get(r.table, set()):
+                    out.append(f"{t.file}: column {c.name!r} refers to {r.table}.csv {sorted(named)}, not all declared")
+    return out
+
+
 def read_schema(path: Path) -> Schema:
     """Return the schema declared by the CSVW metadata document at ``path``.
 
@@ -221,7 +237,9 @@ def read_schema(path: Path) -> Schema:
         raise DataError([Problem(file, 0, "", "file is missing")]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError([Problem(file, getattr(exc, "lineno", 0), "", f"not valid JSON: {exc}")]) from None
-    specs = document.get("tables", [])
+    if not isinstance(document, dict) or not isinstance(document.get("tables"), list):
+        raise DataError([Problem(file, 0, "", "expected a CSVW table group: an object with a list of tables")])
+    specs = document["tables"]
     keys = {
         str(t.get("url", "")).removesuffix(".csv"): t.get("tableSchema", {}).get("primaryKey")
         for t in specs
@@ -232,6 +250,8 @@ def read_schema(path: Path) -> Schema:
     if CSVW_CONTEXT not in (context if isinstance(context, list) else [context]):
         reader.problem("@context", f"must be {CSVW_CONTEXT!r} (a CSVW metadata document)")
     tables = tuple(reader.table(f"tables[{i}]", t) for i, t in enumerate(specs))
+    for message in _dangling(tables):
+        reader.problem("", message)
     if reader.problems:
         raise DataError(reader.problems)
     return Schema(tables, document)
