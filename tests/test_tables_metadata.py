@@ -18,7 +18,13 @@ from .conftest import FIXTURES, ROOT
 
 BROKEN = FIXTURES / "tables"
 CASES = [  # fixture folder, table file, line, field, what our message says
-    ("broken-foreign-key", "regional_resources.csv", 3, "basic_concept", "unknown reference 'tokyo-basic-concept-nowhere'"),
+    (
+        "broken-foreign-key",
+        "regional_resources.csv",
+        3,
+        "basic_concept",
+        "unknown reference 'tokyo-basic-concept-nowhere'",
+    ),
     ("outside-closed-list", "program_measures.csv", 3, "relisted", "'再々掲' is not one of: 再掲, 別掲"),
     ("bad-datatype", "budgets.csv", 3, "amount_yen", "'65.1億' is not a decimal number"),
 ]
@@ -91,8 +97,10 @@ def _column(doc: dict, table: str, column: str) -> dict:
 
 def test_declaration_drives_the_check(data_copy):
     """Change the metadata only: the checker follows it (nothing about the column is in code)."""
-    _edit_metadata(data_copy, lambda doc: _column(doc, "municipalities", "kind").update(
-        datatype={"base": "string", "format": "市|町|村"}))
+    _edit_metadata(
+        data_copy,
+        lambda doc: _column(doc, "municipalities", "kind").update(datatype={"base": "string", "format": "市|町|村"}),
+    )
     problems = _problems(data_copy)
     assert len(problems) == 23 and all("field 'kind': '特別区' is not one of: 市, 町, 村" in p for p in problems)
 
@@ -119,14 +127,20 @@ def test_reference_to_a_concept_of_another_scheme(data_copy):
 
 def test_provision_without_its_act(data_copy):
     f = data_copy / "legal_bases.csv"
-    f.write_text(f.read_text(encoding="utf-8").replace("provision,419ac0000000039,", "provision,,", 1), encoding="utf-8")
+    f.write_text(
+        f.read_text(encoding="utf-8").replace("provision,419ac0000000039,", "provision,,", 1), encoding="utf-8"
+    )
     problems = _problems(data_copy)
     assert any("field 'parent': is required when kind is provision" in p for p in problems), problems
 
 
 def test_malformed_extension_is_located(data_copy):
-    _edit_metadata(data_copy, lambda doc: _column(doc, "legal_bases", "parent").update(
-        {"https://w3id.org/tokyo-sme-kg/ontology#requiredWhen": "kind"}))
+    _edit_metadata(
+        data_copy,
+        lambda doc: _column(doc, "legal_bases", "parent").update(
+            {"https://w3id.org/tokyo-sme-kg/ontology#requiredWhen": "kind"}
+        ),
+    )
     problems = _problems(data_copy)
     assert len(problems) == 1 and ".requiredWhen': expected 'column=value' strings" in problems[0], problems
 
@@ -138,5 +152,6 @@ def test_foreign_key_to_an_undeclared_column_is_reported(data_copy):
 
     _edit_metadata(data_copy, edit)
     problems = _problems(data_copy)
-    assert problems == ["data/tables-metadata.json: budgets.csv: column 'program' refers to programs.csv ['code'], "
-                        "not all declared"]
+    assert problems == [
+        "data/tables-metadata.json: budgets.csv: column 'program' refers to programs.csv ['code'], not all declared"
+    ]
