@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve build test lint bench loadtest clean
+.PHONY: serve build test lint docs bench loadtest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ serve: build  ## build, then serve on http://127.0.0.1:8000
 
 test: $(TEST_STAMP)  ## install test dependencies and run the tests
 	$(BIN)/python -m pytest
+
+docs: $(STAMP)  ## regenerate the schema section of data/README.md from data/tables-metadata.json
+	$(BIN)/kg docs
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
 from . import __version__
 from .mapping import map_records
+from .metadata import METADATA_FILE, read_schema
 from .namespaces import (
     CC_BY,
     DATASET_IRI,
@@ -47,7 +49,11 @@ DUMP_FILES = {  # file → (media type, description)
     "kg.jsonld": ("application/ld+json", "Ontology and data, JSON-LD"),
     "context.jsonld": ("application/ld+json", "JSON-LD context of kg.jsonld"),
     "kg.trig": ("application/trig", "Named graphs: ontology, data, inferred (OWL RL)"),
+    "tables.zip": ("application/zip", "The curated tables (CSV) with their CSV on the Web metadata"),
 }
+NOT_RDF = ("context.jsonld", "tables.zip")  # distributions that are not RDF dumps (no void:dataDump)
+TABLES_FOLDER = "tokyo-sme-kg-tables"  # the one folder inside tables.zip
+CSVW_SPEC = URIRef("http://www.w3.org/TR/tabular-metadata/")
 MANIFEST = "manifest.json"
 DCAT3_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3 term, not in rdflib's DCAT
 
@@ -159,6 +165,22 @@ def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, obje
     return {"@context": context, "@graph": nodes}
 
 
+def write_tables_zip(data_dir: Path, target: Path) -> None:
+    """Write the tables and their CSVW metadata to the zip file ``target``, byte for byte the same every build.
+
+    One folder holds the metadata document and every table it lists, sorted by name, with fixed
+    timestamps and permissions.
+    """
+    names = [METADATA_FILE, *(t.file for t in read_schema(data_dir / METADATA_FILE).tables)]
+    with zipfile.ZipFile(target, "w") as zf:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(f"{TABLES_FOLDER}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever system builds it
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, (data_dir / name).read_bytes())
+
+
 def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, object]:
     """Write all dump files into the (empty) folder ``out``; return the manifest.
 
@@ -190,6 +212,7 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     (out / "kg.trig").write_bytes(
         _with_sorted_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
     )
+    write_tables_zip(settings.data_dir, out / "tables.zip")
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
     files = {}
     for name, (media, _desc) in DUMP_FILES.items():
@@ -267,8 +290,10 @@ def void_graph(
         dump = URIRef(f"{url}/dumps/{name}")
         dist = URIRef(f"{rebase(str(DATASET_IRI), base)}/distribution/{name}")
         checksum = URIRef(f"{dist}#checksum")
-        if name != "context.jsonld":
+        if name not in NOT_RDF:
             g.add((ds, VOID.dataDump, dump))
+        if name == "tables.zip":
+            g.add((dist, DCTERMS.conformsTo, CSVW_SPEC))
         g.add((ds, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
         g.add((dist, DCTERMS.title, Literal(DUMP_FILES[name][1], lang="en")))

@@ -1,4 +1,4 @@
-"""Command-line interface: ``kg build | validate | query | stats | serve``."""
+"""Command-line interface: ``kg build | validate | query | stats | serve | docs``."""
 
 from __future__ import annotations
 
@@ -323,6 +323,34 @@ def serve(
         err.print(f"The HTTP server is not available yet. The dumps are in {settings.dist_dir}/")
         raise typer.Exit(0) from None
     run(settings)
+
+
+@app.command()
+def docs(
+    check: Annotated[bool, typer.Option("--check", help="Only compare; exit 1 if data/README.md is stale.")] = False,
+) -> None:
+    """Write the schema section of data/README.md from data/tables-metadata.json."""
+    from .metadata import METADATA_FILE, read_schema
+    from .sources import DataError
+    from .tabledocs import MarkersMissing, with_schema
+
+    readme = _settings().data_dir / "README.md"
+    try:
+        old = readme.read_text(encoding="utf-8")
+        new = with_schema(old, read_schema(readme.parent / METADATA_FILE))
+    except (DataError, MarkersMissing, OSError) as exc:
+        err.print(f"[red]docs failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if check:
+        if new != old:
+            err.print(f"{readme} is out of date: run `kg docs`")
+            raise typer.Exit(1)
+        err.print(f"{readme} is up to date")
+        return
+    tmp = readme.with_name(f".{readme.name}.tmp-{os.getpid()}")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, readme)
+    err.print(f"wrote {readme}" if new != old else f"{readme} was already up to date")
 
 
 if __name__ == "__main__":
