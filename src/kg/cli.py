@@ -37,7 +37,9 @@ _debug = {"on": False}
 
 @app.callback()
 def _options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error (KG_DEBUG=1).")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error (KG_DEBUG=1).")
+    ] = False,
 ) -> None:
     """Tokyo SME Policy Knowledge Graph: build, validate, query and serve."""
     _debug["on"] = debug
@@ -176,7 +178,8 @@ def validate(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to a file.")] = None,
     engine: Annotated[str | None, typer.Option(help="pyshacl (reference) or shacl (fast); KG_VALIDATOR.")] = None,
     version: Annotated[
-        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print package and shapes versions.")
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print package and shapes versions."),
     ] = False,
 ) -> None:
     """Validate the project graph, or any RDF files, against the SHACL shapes.
@@ -227,6 +230,9 @@ def validate(
 @app.command()
 def shapes(
     path: Annotated[bool, typer.Option("--path", help="Print where the packaged shapes file is.")] = False,
+    ontology: Annotated[
+        bool, typer.Option("--ontology", help="Print the ontology (kg.ttl) instead, for subclass reasoning.")
+    ] = False,
     check: Annotated[bool, typer.Option("--check", help="Check the shapes against their version record.")] = False,
     set_version: Annotated[
         str | None, typer.Option("--set-version", help="Developers: state a new shapes version X.Y.Z and record it.")
@@ -238,7 +244,7 @@ def shapes(
     from .shapes import set_version as write_version
 
     settings = _settings()
-    file = settings.ontology_dir / SHAPES_FILE
+    file = settings.ontology_dir / ("kg.ttl" if ontology else SHAPES_FILE)
     try:
         if set_version:
             write_version(settings.ontology_dir, set_version)

@@ -79,7 +79,11 @@ def _shape_index(shapes: Graph) -> tuple[list[str], dict[str, list[str]]]:
     named |= {s for s in shapes.objects(None, SH.property) if isinstance(s, URIRef)}
     labels = {}
     for s in named:
-        texts = {getattr(o, "language", None) or "": str(o) for p in (SH.message, SH.name, RDFS.label) for o in shapes.objects(s, p)}
+        texts = {
+            getattr(o, "language", None) or "": str(o)
+            for p in (SH.message, SH.name, RDFS.label)
+            for o in shapes.objects(s, p)
+        }
         if texts:
             labels[str(s)] = [texts.get("en", texts.get("", "")), texts.get("ja", "")]
     return sorted(str(s) for s in named), labels
