@@ -149,6 +149,19 @@ def test_unusable_input_and_version_from_the_wheel(bin_dir, tmp_path):
     assert first[1].split()[1] in shapes  # the shapes version stated in ontology/shapes.ttl
 
 
+def test_defaults_come_from_the_package(bin_dir, tmp_path):
+    """No source tree: tables, ontology and queries from the installed package; dist/ in the current folder."""
+    work = _folder(tmp_path, VALID)
+    probe = ("from kg.settings import load_settings; s = load_settings(); "
+             "print(s.data_dir, s.ontology_dir, s.queries_dir, s.dist_dir.resolve(), sep='\\n')")
+    result = _sh(f'python -c "{probe}"', work, bin_dir)
+    assert result.returncode == 0, result.stderr
+    data, ontology, queries, dist = result.stdout.splitlines()
+    venv = str(bin_dir.parent)
+    assert all(p.startswith(venv) and "kg/resources/" in p for p in (data, ontology, queries))
+    assert Path(dist) == work.resolve() / "dist"
+
+
 def test_readme_plain_pyshacl_block(bin_dir, tmp_path):
     for fixture, expected in ((VALID, 0), (INVALID, 1)):
         work = _folder(tmp_path / fixture.stem, fixture)

@@ -66,3 +66,7 @@ def test_version_printed_and_shapes_served(server, settings):
     assert served.content == (settings.ontology_dir / SHAPES_FILE).read_bytes()
     printed = subprocess.run([sys.executable, "-m", "kg.cli", "shapes"], cwd=ROOT, capture_output=True, timeout=300)
     assert printed.stdout == served.content
+    # the versionIRI dereferences while it is the current version; an older or unknown one is 404
+    at_version = httpx.get(f"{server.url}/shapes/{version}", headers={"Accept": "text/turtle"}, timeout=30)
+    assert at_version.status_code == 200 and at_version.content == served.content
+    assert httpx.get(f"{server.url}/shapes/0.0.1", timeout=30).status_code == 404
