@@ -16,7 +16,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -31,7 +30,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 70
-_ABORT = tuple({click.exceptions.Abort, typer.Abort, KeyboardInterrupt})
+_ABORT = (typer.Abort, KeyboardInterrupt)
 _debug = {"on": False}
 
 
