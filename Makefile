@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve build test lint docs bench loadtest clean
+.PHONY: serve build test lint docs bench loadtest clean shapes-version
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ docs: $(STAMP)  ## regenerate the schema section of data/README.md from data/tab
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests
+
+shapes-version: $(STAMP)  ## after changing ontology/shapes.ttl: make shapes-version VERSION=X.Y.Z
+	@test -n "$(VERSION)" || { echo "usage: make shapes-version VERSION=X.Y.Z" >&2; exit 2; }
+	$(BIN)/kg shapes --set-version $(VERSION)
 
 clean:
 	rm -rf dist .pytest_cache

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from rdflib import Graph
 
 from kg.build import Graphs, assemble, build
-from kg.settings import PROJECT_ROOT, Settings, load_settings
+from kg.settings import Settings, load_settings
 from kg.store import open_store
 
 # CI replays the same examples every run (a failure there is reproducible); developers' runs
@@ -21,7 +21,7 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
-ROOT = PROJECT_ROOT
+ROOT = Path(__file__).resolve().parents[1]  # the source tree
 FIXTURES = ROOT / "tests" / "fixtures"
 
 

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .namespaces import DEFAULT_BASE
+from .resources import resource_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Where the default dist/ is: the folder the command runs in (``make build`` runs at the top of the
+# source tree, so there it is the repository's dist/; an installed wheel writes ./dist wherever it runs).
+DEFAULT_DIST = Path("dist")
 
 
 def _meta(help_text: str) -> dict[str, str]:
@@ -24,16 +27,14 @@ class Settings:
     """Configuration of build and server. Field defaults are the documented defaults."""
 
     base_iri: str = field(default=DEFAULT_BASE, metadata=_meta("Base IRI of all instance and ontology IRIs."))
-    data_dir: Path = field(default=PROJECT_ROOT / "data", metadata=_meta("Folder of curated source tables."))
+    data_dir: Path = field(default=resource_dir("data"), metadata=_meta("Folder of curated source tables."))
     ontology_dir: Path = field(
-        default=PROJECT_ROOT / "ontology", metadata=_meta("Folder of ontology and shapes Turtle.")
+        default=resource_dir("ontology"), metadata=_meta("Folder of ontology and shapes Turtle.")
     )
     queries_dir: Path = field(
-        default=PROJECT_ROOT / "queries", metadata=_meta("Folder of saved SPARQL queries (*.rq).")
+        default=resource_dir("queries"), metadata=_meta("Folder of saved SPARQL queries (*.rq).")
     )
-    dist_dir: Path = field(
-        default=PROJECT_ROOT / "dist", metadata=_meta("Folder the build writes and the server reads.")
-    )
+    dist_dir: Path = field(default=DEFAULT_DIST, metadata=_meta("Folder the build writes and the server reads."))
     reasoner: str = field(default="owlrl", metadata=_meta("OWL RL engine: owlrl (reference) or reasonable (fast)."))
     validator: str = field(default="pyshacl", metadata=_meta("SHACL engine: pyshacl (reference) or shacl (fast)."))
     backend: str = field(
@@ -89,8 +90,10 @@ def setting_docs() -> list[tuple[str, str, str]]:
     out = []
     for f in fields(Settings):
         default = f.default
-        if isinstance(default, Path):
-            default = default.relative_to(PROJECT_ROOT).as_posix() + "/"
+        if default == DEFAULT_DIST:
+            default = "./dist/ (in the current folder)"
+        elif isinstance(default, Path):  # packaged with kg (kg.resources); the top-level folder in a checkout
+            default = f"{default.name}/ (packaged)"
         out.append((f"KG_{f.name.upper()}", str(default), f.metadata["help"]))
     return out
 

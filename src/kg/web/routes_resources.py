@@ -263,3 +263,14 @@ async def ontology(request: Request, format: str | None = None, version: str | N
 @router.get("/shapes", summary="The SHACL shapes (HTML or Turtle)", responses=RDF_OR_HTML)
 async def shapes(request: Request, format: str | None = None) -> Response:
     return _document(request, "shapes", format)
+
+
+@router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
+async def shapes_version(version: str, request: Request, format: str | None = None) -> Response:
+    from ..shapes import SHAPES_FILE, read_version
+
+    path = request.app.state.settings.ontology_dir / SHAPES_FILE
+    current, _ = read_version(Graph().parse(path, format="turtle"))
+    if version != current:
+        return PlainTextResponse(f"this server has shapes version {current}, not {version}\n", status_code=404)
+    return _document(request, "shapes", format)
