@@ -21,7 +21,8 @@ import pytest
 
 from kg.mapping import TABLE_MAPPERS
 from kg.metadata import METADATA_FILE, read_schema
-from kg.settings import PROJECT_ROOT
+
+from .conftest import ROOT as PROJECT_ROOT
 
 REFACTOR_SUBJECT = "Mapping: one function per table, registered by table name; dumps byte-identical"
 MAX_LINES = 60

@@ -20,9 +20,10 @@ from kg.dates import (
 )
 from kg.metadata import METADATA_FILE, read_schema
 from kg.queries import Param, ParameterError
-from kg.settings import PROJECT_ROOT
 from kg.sources import DataError, Problem, read_table
 from kg.text import match_key
+
+from .conftest import ROOT as PROJECT_ROOT
 
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
