@@ -46,7 +46,7 @@ def group_hits(rows: list[dict[str, str | None]], lang: str, base: str) -> list[
             "href": local_path(iri, base) or iri,
             "label": main or other or iri,
             "other": other if main and other != main else None,
-            "exact": r["exact"] == "true",
+            "exact": r["match"] == "exact",
         }
     kinds: OrderedDict[str, list[dict[str, object]]] = OrderedDict()
     for hit in entities.values():
@@ -70,7 +70,7 @@ async def search_page(request: Request, q: str = "") -> Response:
             return error_response(exc)
         else:
             base = request.app.state.settings.base_iri
-            exact = {r["entity"] for r in answer.rows if r["exact"] == "true"}
+            exact = {r["entity"] for r in answer.rows if r["match"] == "exact"}
             if len(exact) == 1 and request.query_params.get("all") != "1":
                 target = exact.pop() or ""
                 return RedirectResponse(local_path(target, base) or "/", status_code=303)
