@@ -156,6 +156,8 @@ def test_landing_page_says_what_the_graph_holds_then_overviews_then_editor(serve
 def test_search_exact_hit_goes_to_the_entity(server, text, target):
     r = httpx.get(f"{server.url}/search", params={"q": text})
     assert r.status_code == 303 and r.headers["location"] == target
+    chosen = httpx.get(f"{server.url}/search", params={"q": text, "lang": "en"})  # the language switch is kept
+    assert chosen.status_code == 303 and chosen.headers["location"] == target + "?lang=en"
 
 
 def test_search_results_by_kind_in_page_language(server):

@@ -308,7 +308,7 @@ class Span:
     kind: str  # act | basic-concept | plan
     start: date | None
     end: date | None
-    events: tuple[tuple[date, str], ...] = ()
+    events: tuple[tuple[str, str], ...] = ()  # (ISO date or year-month as stated, what happened)
     highlight: bool = False
     note: str = ""
 
@@ -330,12 +330,12 @@ def timeline(
     desc: str,
     lang: str,
     *,
-    label_width: int = 250,
-    plot_width: int = 600,
+    label_width: int = 290,
+    plot_width: int = 560,
     legend: bool = True,
 ) -> Markup:
     """Return a timeline: one row per span, a year axis, bars drawn between exact dates."""
-    days = [d for s in spans for d in (s.start, s.end, *(e for e, _ in s.events)) if d]
+    days = [d for s in spans for d in (s.start, s.end, *(_day(e) for e, _ in s.events)) if d]
     first = date(min(days).year, 1, 1) if days else date(2000, 1, 1)
     last = date(max(days).year + 1, 1, 1) if days else date(2001, 1, 1)
     span_days = (last - first).days or 1
@@ -348,11 +348,16 @@ def timeline(
     height = y0 + row * len(spans) + 30
     width = label_width + plot_width + 150
     names = (
-        ("法律（施行〜廃止）", "計画の期間", "基本構想（策定・変更）")
+        ("法律（施行〜廃止）", "計画の期間", "日付のある出来事（公布・施行・廃止・策定・変更）")
         if lang == "ja"
-        else ("Act (in force → repealed)", "Plan period", "Basic concept (drafted, changed)")
+        else ("Act (in force → repealed)", "Plan period", "Dated event (enacted, in force, repealed, drafted, changed)")
     )
-    body = _legend(cid, 8, 14, list(names)) if legend else []
+    body = []
+    if legend:  # two series swatches, then the diamond that marks a dated event
+        body = _legend(cid, 8, 14, list(names[:2]))
+        x = 8 + 60 + text_width(names[0]) + text_width(names[1])
+        body.append(f'<path d="M{x + 6:.1f} 3 l5 7 l-5 7 l-5 -7 z" fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>')
+        body.append(_text(x + 16, 14, names[2]))
     years = range(first.year, last.year + 1)
     every = 1 if len(years) <= 12 else 2
     for year in years:
@@ -377,7 +382,7 @@ def timeline(
                 fmt_date(s.end.isoformat(), lang) if s.end else ""
             )
             if s.kind == "basic-concept":  # drawn as a thin line between its dated events
-                end = max([s.start, *(d for d, _ in s.events)])
+                end = max([s.start, *(_day(d) for d, _ in s.events)])
                 body.append(
                     f'<line x1="{xof(s.start):.1f}" y1="{y + 11}" x2="{xof(end):.1f}" y2="{y + 11}" '
                     f'stroke="{SERIES[0]}" stroke-width="2"/>'
@@ -401,17 +406,17 @@ def timeline(
                     f'<rect x="{xof(s.start) - 3:.1f}" y="{y + 1}" width="{xof(end) - xof(s.start) + 6:.1f}" '
                     f'height="20" fill="none" stroke="{INK}" stroke-width="2"/>'
                 )
-        for d, what in s.events:
-            x = xof(d)
+        for iso, what in s.events:
+            x = xof(_day(iso))
             body.append(
                 f'<path d="M{x:.1f} {y + 4} l5 7 l-5 7 l-5 -7 z" fill="#ffffff" stroke="{INK}" '
                 'stroke-width="1.5">'
-                f"<title>{escape(what)}: {escape(fmt_date(d.isoformat(), lang))}</title></path>"
+                f"<title>{escape(what)}: {escape(fmt_date(iso, lang))}</title></path>"
             )
-        notes = [f"{what} {fmt_date(d.isoformat(), lang)}" for d, what in s.events if what]
+        notes = [f"{what} {fmt_date(iso, lang)}" for iso, what in s.events if what]
         notes += [s.note] if s.note else []
         if notes:
-            right = max([xof(d) for d, _ in s.events] + [xof(s.start) if s.start else label_width])
+            right = max([xof(_day(d)) for d, _ in s.events] + [xof(s.start) if s.start else label_width])
             if s.end and s.kind != "basic-concept":
                 right = max(right, xof(s.end))
             body.append(_text(right + 9, y + 15, " · ".join(notes), font_size=11))

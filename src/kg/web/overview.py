@@ -230,19 +230,19 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
     out = []
     for r in answer.rows:
         start, end = charts.parse_day(r["start"]), charts.parse_day(r["end"])
-        events: list[tuple[object, str]] = []
+        events: list[tuple[str, str]] = []
         note = ""
         if r["kind"] == "act":
             if r["enacted"]:
-                events.append((charts.parse_day(r["enacted"]), enacted))
-            if start:
-                events.append((start, in_force))
-            if end:
-                events.append((end, repealed))
+                events.append((r["enacted"], enacted))
+            if r["start"]:
+                events.append((r["start"], in_force))
+            if r["end"]:
+                events.append((r["end"], repealed))
         elif r["kind"] == "basic-concept":
-            events.append((start, drafted))
+            events.append((r["start"] or "", drafted))
             if r["changed"]:
-                events.append((charts.parse_day(r["changed"]), changed))
+                events.append((r["changed"], changed))
         else:
             fy0, fy1 = r["fiscalYearStart"], r["fiscalYearEnd"]
             years = fy0 if fy0 == fy1 else f"{fy0}–{fy1}"

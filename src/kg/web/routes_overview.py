@@ -72,8 +72,10 @@ async def search_page(request: Request, q: str = "") -> Response:
             base = request.app.state.settings.base_iri
             exact = {r["entity"] for r in answer.rows if r["match"] == "exact"}
             if len(exact) == 1 and request.query_params.get("all") != "1":
-                target = exact.pop() or ""
-                return RedirectResponse(local_path(target, base) or "/", status_code=303)
+                target = local_path(exact.pop() or "", base) or "/"
+                if request.query_params.get("lang") in ("ja", "en"):  # keep a language chosen with the switch
+                    target += f"?lang={lang}"
+                return RedirectResponse(target, status_code=303)
             groups = group_hits(answer.rows, lang, base)
             count = sum(len(items) for _, items in groups)
     return templates.TemplateResponse(
