@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup, escape
 
@@ -26,20 +27,22 @@ def fmt_int(n: int | float, lang: str) -> str:
     return f"{int(n):,}"
 
 
-def _trim(x: float, places: int) -> str:
-    text = f"{x:,.{places}f}"
+def _trim(x: Decimal, places: int) -> str:
+    """``x`` rounded half up to ``places`` decimals, with thousands separators and no trailing zeros."""
+    text = f"{x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def fmt_yen(amount: float, lang: str) -> str:
     """Return yen as a reader expects it: ja 248.05億円, en ¥24.81 bn (¥ and millions below 1 bn)."""
+    yen = Decimal(str(amount))
     if lang == "ja":
-        return f"{_trim(amount / 1e8, 2)}億円"
-    if amount == 0:
+        return f"{_trim(yen.scaleb(-8), 2)}億円"
+    if yen == 0:
         return "¥0"
-    if abs(amount) >= 1e9:
-        return f"¥{_trim(amount / 1e9, 2)} bn"
-    return f"¥{_trim(amount / 1e6, 1)} m"
+    if abs(yen) >= 1_000_000_000:
+        return f"¥{_trim(yen.scaleb(-9), 2)} bn"
+    return f"¥{_trim(yen.scaleb(-6), 1)} m"
 
 
 def fmt_date(iso: str, lang: str) -> str:

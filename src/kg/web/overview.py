@@ -325,13 +325,23 @@ async def strategy_view(request: Request, lang: str, cid: str = "chart-strategy"
 
 
 async def all_views(request: Request, lang: str) -> list[View]:
-    """The four overviews, in page order (run one after the other: one client, one lane)."""
-    return [
-        await resources_view(request, lang),
-        await budgets_view(request, lang),
-        await timeline_view(request, lang),
-        await strategy_view(request, lang),
-    ]
+    """The four overviews, in page order (run one after the other: one client, one lane).
+
+    Drawn once per dataset version and language: the answers cannot change until the data does.
+    """
+    state = request.app.state
+    memo: dict[tuple[str, str], list[View]] | None = getattr(state, "overview_views", None)
+    if memo is None:
+        memo = state.overview_views = {}
+    key = (request.app.state.version, lang)
+    if key not in memo:
+        memo[key] = [
+            await resources_view(request, lang),
+            await budgets_view(request, lang),
+            await timeline_view(request, lang),
+            await strategy_view(request, lang),
+        ]
+    return memo[key]
 
 
 async def summary(request: Request, lang: str) -> dict[str, object]:
