@@ -202,3 +202,17 @@ def test_plan_page_shows_period_and_tree(server):
         assert r["programJa"] in tree
     assert tree.count("【再掲】") == sum(1 for r in listed if r["relisted"] == "再掲")
     assert tree.count("【別掲】") == sum(1 for r in listed if r["relisted"] == "別掲")
+
+
+def test_every_label_fits_inside_its_chart(server, overview):
+    """No text runs off the picture (widths estimated: one em per full-width character, 0.58 em otherwise)."""
+    from kg.web.charts import text_width
+
+    lang, html = overview
+    for cid in ("chart-resources", "chart-budgets", "chart-timeline", "chart-strategy"):
+        svg = _svg(html, cid)
+        width = float(svg.get("width"))
+        for t in svg.iter(f"{SVG}text"):
+            x, w = float(t.get("x")), text_width(t.text or "", float(t.get("font-size") or 12))
+            left, right = {"end": (x - w, x), "middle": (x - w / 2, x + w / 2)}.get(t.get("text-anchor"), (x, x + w))
+            assert 0 <= left and right <= width, (cid, t.text)
