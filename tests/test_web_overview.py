@@ -66,6 +66,9 @@ def test_resources_view_equals_its_query(server, overview):
     names = [t.text for t in svg.iter(f"{SVG}text")]
     for row in rows:
         assert (row["nameEn"] if lang == "en" else row["name"]) in names
+    groups = ["特別区", "市", "西多摩郡", "島しょ"] if lang == "ja" else ["Special wards", "Cities", "Nishitama district",
+                                                                       "Islands"]
+    assert [n for n in names if n in groups] == groups  # bracketed in code order, the islands last
 
 
 def test_budget_view_equals_its_query(server, overview):
@@ -187,6 +190,13 @@ def test_municipality_page_shows_resources_by_type_and_plans(server):
     assert "chart-entity-plans" in html
     island = httpx.get(f"{server.url}/id/municipality/134210", headers={"Accept": "text/html", **EN}).text  # 小笠原村
     assert "No plan in the data covers this municipality." in island
+
+
+def test_law_page_shows_its_dates_on_the_timeline(server):
+    html = httpx.get(f"{server.url}/id/law/419ac0000000039", headers={"Accept": "text/html", **EN}).text
+    svg = _svg(html, "chart-entity-timeline")
+    _accessible(svg)
+    assert "repealed 1 Oct 2020" in " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
 
 
 def test_plan_page_shows_period_and_tree(server):

@@ -25,6 +25,7 @@ PAGES = [
     ("/search?q=%E8%B6%B3%E7%AB%8B", []),  # 足立
     ("/id/municipality/131211", ["picture"]),
     ("/id/plan/tokyo-industrial-promotion-guideline-fy2011?lang=en", ["picture"]),
+    ("/id/law/419ac0000000039", ["picture"]),
 ]
 
 

@@ -149,6 +149,7 @@ class StackRow:
     href: str | None
     values: tuple[int, ...]
     tip: str = ""  # the full label when ``label`` was shortened
+    group: str = ""  # rows of one group are bracketed and named at the right (e.g. wards, cities, islands)
 
 
 def stacked_bars(
@@ -169,7 +170,8 @@ def stacked_bars(
     scale = bar_width / top
     x0, y0 = label_width, 40 if legend else 12
     height = y0 + row_height * len(rows) + 28
-    width = label_width + bar_width + 60
+    grouped = any(r.group for r in rows)
+    width = label_width + bar_width + (190 if grouped else 60)
     body = _legend(cid, x0, 16, series) if legend else []
     tick = 0.0
     while tick <= top + 1e-9:
@@ -190,6 +192,17 @@ def stacked_bars(
                 tip = f"{r.label} — {series[s]}: {fmt_int(v, lang)}"
                 body.append(_rect(x, y + 1.5, w, row_height - 3, _fill(cid, s), tip, key=r.key, series=s, value=v))
                 x += w
+        if r.group and (i == 0 or rows[i - 1].group != r.group):
+            size = sum(1 for other in rows if other.group == r.group)  # groups are contiguous
+            gx = x0 + bar_width + 44
+            if i:
+                body.append(
+                    f'<line x1="8" y1="{y:.1f}" x2="{gx + 110}" y2="{y:.1f}" stroke="{MUTED}" stroke-dasharray="3 3"/>'
+                )
+            body.append(
+                f'<path d="M{gx} {y + 2:.1f} h6 v{size * row_height - 4:.1f} h-6" fill="none" stroke="{MUTED}"/>'
+            )
+            body.append(_text(gx + 10, y + size * row_height / 2 + 4, r.group, fill=MUTED))
         total = sum(r.values)
         body.append(
             _text(x + 4, y + row_height - 3.5, fmt_int(total, lang), fill=MUTED, data_key=r.key, data_total=total)

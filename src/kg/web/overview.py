@@ -152,6 +152,22 @@ def _view(request: Request, vid: str, lang: str, answer: Answer, svg: Markup, ex
     return View(vid, request.app.state.registry[QUERY_OF[vid]], title, intro, svg, answer, extra or [])
 
 
+# Groups of Tokyo's local government codes (JIS X 0402): 131xx wards, 132xx cities, 1330x the towns and
+# villages of Nishitama district, 1336x and above the islands under the four branch offices.
+CODE_GROUPS = (
+    ("131", ("特別区", "Special wards")),
+    ("132", ("市", "Cities")),
+    ("1330", ("西多摩郡", "Nishitama district")),
+    ("13", ("島しょ", "Islands")),
+)
+
+
+def code_group(code: str, lang: str) -> str:
+    """Return the name of the group a municipality code belongs to."""
+    names = next(names for prefix, names in CODE_GROUPS if code.startswith(prefix))
+    return names[0] if lang == "ja" else names[1]
+
+
 def resource_rows(request: Request, answer: Answer, lang: str) -> list[charts.StackRow]:
     """Stack rows (one per municipality, in the answer's order) from resources-per-municipality."""
     return [
@@ -160,6 +176,7 @@ def resource_rows(request: Request, answer: Answer, lang: str) -> list[charts.St
             label=_pick(r, "name", "nameEn", lang),
             href=_href(request, r["municipality"]),
             values=tuple(int(r[c] or 0) for c in TYPE_COLUMNS),
+            group=code_group(r["code"] or "", lang),
         )
         for r in answer.rows
     ]
@@ -496,4 +513,16 @@ async def entity_picture(request: Request, iri: str, lang: str) -> dict[str, obj
         return await municipality_picture(request, iri, lang)
     if "/id/plan/" in iri:
         return await plan_picture(request, iri, lang)
+    if "/id/law/" in iri or "/id/basic-concept/" in iri:
+        return await dated_picture(request, iri, lang)
     return None
+
+
+async def dated_picture(request: Request, iri: str, lang: str) -> dict[str, object] | None:
+    """An act's or the basic concept's dates on the timeline, highlighted among the plans."""
+    timeline = await saved_answer(request, QUERY_OF["timeline"])
+    if not any(r["item"] == iri for r in timeline.rows):
+        return None
+    title = "年表上の位置" if lang == "ja" else "On the timeline"
+    svg = charts.timeline("chart-entity-timeline", spans(request, timeline, lang, highlight=iri), title, title, lang)
+    return {"kind": "dated", "timeline_svg": svg, "queries": ["timeline"]}
