@@ -197,3 +197,129 @@ def test_programs_listed_several(backend, saved):
 def test_programs_by_topic(backend, saved, keyword, expected):
     names = {r["name"] for r in _rows(backend, saved, "programs-by-topic", keyword=keyword)}
     assert expected <= names
+
+
+# ---------------------------------------------------------------- overviews (issue 12)
+# Expected answers below are worked out from the curated tables in data/ with the csv module
+# (each table row is a fact of a document), independently of the query engine.
+
+def _table(name):
+    import csv
+
+    from kg.settings import PROJECT_ROOT
+    with open(PROJECT_ROOT / "data" / f"{name}.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_graph_summary_counts_per_class(backend, saved):
+    rows = {r["classEn"]: int(r["instances"]) for r in _rows(backend, saved, "graph-summary")}
+    laws = _table("legal_bases")
+    expected = {
+        "Source document": len(_table("sources")),
+        "Legal basis": len(laws),
+        "Act": sum(1 for r in laws if r["kind"] == "act"),
+        "Plan": len(_table("plans")) + len(_table("basic_concepts")),  # a basic concept is a plan
+        "Basic concept": len(_table("basic_concepts")),
+        "Measure": len(_table("measures")),
+        "Program": len(_table("programs")),
+        "Budget allocation": len(_table("budgets")),
+        "Regional industrial resource": len(_table("regional_resources")),
+        "Regional resource type": sum(1 for r in _table("concepts") if r["scheme"] == "resource-types"),
+        "Municipality": len(_table("municipalities")),
+        "Prefecture": len(_table("prefectures")),
+        # bodies of the organizations table, and every municipality and prefecture (they are organizations too)
+        "Organization": len(_table("organizations")) + len(_table("municipalities")) + len(_table("prefectures")),
+    }
+    assert rows == expected
+
+
+def test_source_documents(backend, saved):
+    rows = _rows(backend, saved, "source-documents")
+    table = _table("sources")
+    assert [(r["document"].rsplit("/", 1)[-1], r["titleJa"], r["titleEn"]) for r in rows] == [
+        (t["id"], t["title_ja"], t["title_en"]) for t in table]
+    assert [r["issued"] for r in rows] == [t["issued"] or None for t in table]
+
+
+def test_budgets_by_area_fy2009(backend, saved):
+    # From budgets.csv, programs.csv (level) and program_measures.csv (measure → policy area by parent);
+    # the state's areas are sp2009-a1 … a3 (the agency's sp2009-smrj-* repeat three programs).
+    programs = {p["id"]: p for p in _table("programs")}
+    parent = {m["id"]: m["parent"] for m in _table("measures")}
+
+    def area_of(measure):
+        while parent.get(measure):
+            measure = parent[measure]
+        return measure
+
+    areas = {}
+    for pm in _table("program_measures"):
+        if programs[pm["program"]]["level"] == "national" and not area_of(pm["measure"]).startswith("sp2009-smrj"):
+            areas.setdefault(pm["program"], set()).add(area_of(pm["measure"]))
+    expected = {}
+    for b in _table("budgets"):
+        kind = {("2009", "initial"): "initial", ("2008", "supplementary"): "supplementary"}.get(
+            (b["fiscal_year"], b["budget_kind"]))
+        for area in areas.get(b["program"], ()) if kind else ():
+            key = (area, kind, b["is_new"] == "true")
+            total, progs = expected.get(key, (0, set()))
+            expected[key] = (total + int(b["amount_yen"]), progs | {b["program"]})
+    got = {(r["area"].rsplit("/", 1)[-1], r["kind"], r["isNew"] == "true"): (int(float(r["total"])), int(r["programs"]))
+           for r in _rows(backend, saved, "budgets-by-area-fy2009")}
+    assert got == {k: (t, len(p)) for k, (t, p) in expected.items()}
+    # the FY2009 initial figures add up to the state's total of 003 (570.85億円, see budget-totals-by-body)
+    assert sum(t for (a, k, n), (t, p) in got.items() if k == "initial") == 57_085_000_000
+    assert got[("sp2009-a2", "supplementary", False)] == (14_000_000_000, 1)  # 人材確保・育成 140億円 (FY2008 2nd suppl.)
+
+
+def test_timeline(backend, saved):
+    rows = _rows(backend, saved, "timeline")
+    acts = [r for r in rows if r["kind"] == "act"]
+    dated = [law for law in _table("legal_bases") if law["kind"] == "act"
+             and (law["promulgated"] or law["in_force"] or law["repealed"])]
+    assert [(r["item"].rsplit("/", 1)[-1], r["enacted"], r["start"], r["end"]) for r in acts] == [
+        (law["id"], law["promulgated"] or None, law["in_force"] or None, law["repealed"] or None) for law in dated]
+    assert acts[0]["end"] == "2020-10-01"  # 中小企業地域資源活用促進法, repealed by 令和2年法律第58号
+    concept = next(r for r in rows if r["kind"] == "basic-concept")
+    assert (concept["start"], concept["changed"]) == ("2008-07", "2011-01-21")
+    plans = {r["item"].rsplit("/", 1)[-1]: r for r in rows if r["kind"] == "plan"}
+    expected = {p["id"]: (f"{p['fy_start']}-04-01", f"{int(p['fy_end']) + 1}-03-31", p["municipality"] or None)
+                for p in _table("plans") if p["fy_start"]}
+    assert {k: (r["start"], r["end"], r["municipality"] and r["municipality"].rsplit("/", 1)[-1])
+            for k, r in plans.items()} == expected
+
+
+def test_plan_programs(backend, saved):
+    plan = "adachi-ku-revitalization-plan-fy2021"
+    rows = _rows(backend, saved, "plan-programs", plan=f"https://w3id.org/tokyo-sme-kg/id/plan/{plan}")
+    measures = {m["id"] for m in _table("measures") if m["plan"] == plan}
+    listings = {(pm["measure"], pm["program"], pm["relisted"] or None) for pm in _table("program_measures")
+                if pm["measure"] in measures}
+    assert {r["measure"].rsplit("/", 1)[-1] for r in rows} == measures
+    assert {(r["measure"].rsplit("/", 1)[-1], r["program"].rsplit("/", 1)[-1], r["relisted"])
+            for r in rows if r["program"]} == listings
+    guideline = _rows(backend, saved, "plan-programs",
+                      plan="https://w3id.org/tokyo-sme-kg/id/plan/tokyo-industrial-promotion-guideline-fy2011")
+    assert {r["relisted"] for r in guideline} == {None, "再掲", "別掲"}
+
+
+@pytest.mark.parametrize("text,label", [
+    ("たいとうく", "台東区"),    # kana reading, exact
+    ("タイトウク", "台東区"),    # the reading in katakana
+    ("ﾀｲﾄｳｸ", "台東区"),        # half-width katakana
+    ("taito-ku", "台東区"),      # romanised name
+    ("TAITŌ-KU", "台東区"),      # with a macron, upper case
+    ("江戸 切子", "江戸切子"),    # spaces ignored
+    ("中小企業地域資源活用促進法", "中小企業による地域産業資源を活用した事業活動の促進に関する法律"),  # short name
+])
+def test_site_search_exact_hits(backend, saved, text, label):
+    rows = _rows(backend, saved, "site-search", text=text)
+    exact = {r["labelJa"] for r in rows if r["match"] == "exact"}
+    assert exact == {label}
+
+
+def test_site_search_partial_hits_have_kinds(backend, saved):
+    rows = _rows(backend, saved, "site-search", text="たいとう")  # part of a reading: no exact hit
+    assert {r["labelJa"] for r in rows} >= {"台東区"} and all(r["match"] == "partial" for r in rows)
+    kinds = {r["classEn"] for r in _rows(backend, saved, "site-search", text="足立")}
+    assert {"Special ward", "Program", "Regional industry revitalization plan"} <= kinds

@@ -426,9 +426,11 @@ def map_budgets(m: MappingContext) -> None:
 
 
 def add_search_keys(g: Graph) -> None:
-    """Give every labelled entity a ``kgo:searchKey``: its labels folded for matching."""
+    """Give every labelled entity a ``kgo:searchKey``: its labels and alternative labels (kana
+    readings, short names) folded for matching."""
     for s in sorted(set(g.subjects(RDFS.label))):
-        keys = sorted({match_key(str(label)) for label in g.objects(s, RDFS.label)})
+        names = [*g.objects(s, RDFS.label), *g.objects(s, SKOS.altLabel)]
+        keys = sorted({match_key(str(label)) for label in names})
         g.add((s, KGO.searchKey, Literal(" | ".join(keys))))
 
 

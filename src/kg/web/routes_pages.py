@@ -5,10 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..engine import QueryError
 from ..namespaces import sparql_prefixes
 from .common import templates
+from .overview import page_language, summary
+from .routes_overview import router as overview_router
 
 router = APIRouter(include_in_schema=False)
+router.include_router(overview_router)  # /overview and /search
 
 EXAMPLES = [
     (
@@ -39,6 +43,11 @@ GROUP BY ?class ORDER BY DESC(?n)""",
 @router.get("/")
 async def query_page(request: Request) -> Response:
     registry = request.app.state.registry
+    lang = page_language(request)
+    try:
+        held = await summary(request, lang)
+    except QueryError:  # the editor still works when the summary cannot be computed
+        held = None
     return templates.TemplateResponse(
         request,
         "query.html",
@@ -48,5 +57,7 @@ async def query_page(request: Request) -> Response:
             "saved": list(registry.values()),
             "initial": request.query_params.get("query", ""),
             "settings": request.app.state.settings,
+            "lang": lang,
+            "summary": held,
         },
     )

@@ -15,7 +15,8 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 from ..namespaces import PREFIXES
 from ..query_types import QueryError, QueryResult
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
-from .negotiation import UnknownFormat, choose_rdf, preferred_language, prefers_html, requested_types
+from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
+from .overview import entity_picture, page_language
 
 router = APIRouter(tags=["Linked data"], responses=ERRORS)
 SAFE_PATH = re.compile(r"^[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*$")
@@ -141,6 +142,14 @@ async def _cached(request: Request, query: str, accept: list[str]) -> QueryResul
     return await execute(request, query, accept, lane="lookup")
 
 
+async def _picture(request: Request, iri: str, lang: str) -> dict[str, object] | None:
+    """The entity page's picture (overview module); a page without it is better than no page."""
+    try:
+        return await entity_picture(request, iri, lang)
+    except (QueryError, ValueError):
+        return None
+
+
 async def _entity(request: Request, path: str, format: str | None) -> Response:
     settings = request.app.state.settings
     if not SAFE_PATH.match(path):
@@ -156,8 +165,9 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
             rows = json.loads(result.body)["results"]["bindings"]
             if not rows:
                 return templates.TemplateResponse(request, "notfound.html", {"iri": iri}, status_code=404)
-            lang = preferred_language(request.headers.get("accept-language"))
+            lang = page_language(request)
             view = _view(rows, iri, lang, settings.base_iri)
+            picture = await _picture(request, iri, lang)
             rdf_types = {v["iri"] for p, vs in view["out"] if p == str(RDF.type) for v in vs if v["iri"]}
             return templates.TemplateResponse(
                 request,
@@ -169,6 +179,7 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
                     "curie": curie,
                     "path": "/" + path,
                     "queries": _related_queries(request, iri, rdf_types),
+                    "picture": picture,
                 },
             )
         media = choose_rdf(types)
@@ -209,7 +220,7 @@ def _document(request: Request, which: str, format: str | None) -> Response:
         return PlainTextResponse(f"{exc}\n", status_code=406)
     g = Graph().parse(path, format="turtle")
     if prefers_html(types):
-        lang = preferred_language(request.headers.get("accept-language"))
+        lang = page_language(request)
         return templates.TemplateResponse(
             request, f"{which}.html", {"terms": _terms(g, lang, which), "lang": lang, "curie": curie}
         )
