@@ -79,7 +79,7 @@ def check_read_only(query: str) -> None:
         raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
 
 
-LANES = {"sparql": "sparql", "light": "saved", "saved": "saved", "lookup": "lookup"}
+LANES = {"sparql": "sparql", "saved": "saved", "lookup": "lookup"}
 
 
 async def execute(
@@ -95,7 +95,7 @@ async def execute(
 ) -> QueryResult:
     """Run ``query`` through the query service with the configured limits.
 
-    ``lane`` says whose query it is: ``sparql`` (anyone's text), ``light``/``saved`` (a saved
+    ``lane`` says whose query it is: ``sparql`` (anyone's text), ``saved`` (a saved
     query), ``lookup`` (an entity page); the service decides where it runs. The result's
     ``cache`` says whether the answer cache served it.
     """
