@@ -1,4 +1,8 @@
-"""Map checked records to RDF triples (the data graph).
+"""Map checked records to RDF triples (the data graph): one function per table.
+
+Each table's function is registered by table name with ``@maps("table")`` and called in
+registration order (the order of the tables in ``data/``); all of them share the helpers of
+``MappingContext`` (typed literals, labels, citations, lookups of agents, concepts and plans).
 
 Only one direction of each inverse pair is asserted; OWL RL adds the other in the inferred graph.
 No blank nodes are made, so every dump is deterministic.
@@ -6,7 +10,8 @@ No blank nodes are made, so every dump is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -57,22 +62,27 @@ def canonical_decimal(value: object) -> str:
     return text if "." in text else text + ".0"
 
 
-class Mapper:
-    """Builds the data graph from records; one method per table."""
+@dataclass
+class MappingContext:
+    """The graph being built, the records, and the helpers every table's function shares."""
 
-    def __init__(self, records: Records):
-        self.records = records
-        self.g = Graph()
+    records: Records
+    g: Graph = field(default_factory=Graph)
+    agent_tables: dict[str, str] = field(default_factory=dict)
+    concept_kind: dict[str, str] = field(default_factory=dict)
+    plan_kind: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        rows = self.records.rows
         self.agent_tables = {
-            **{str(r["id"]): "organization" for r in records.rows("organizations")},
-            **{str(r["code6"]): "municipality" for r in records.rows("municipalities")},
-            **{str(r["code6"]): "prefecture" for r in records.rows("prefectures")},
+            **{str(r["id"]): "organization" for r in rows("organizations")},
+            **{str(r["code6"]): "municipality" for r in rows("municipalities")},
+            **{str(r["code6"]): "prefecture" for r in rows("prefectures")},
         }
-        self.concept_kind = {str(r["id"]): CONCEPT_KIND[str(r["scheme"])] for r in records.rows("concepts")}
-        self.plan_kind = {str(r["id"]): "plan" for r in records.rows("plans")}
-        self.plan_kind.update({str(r["id"]): "basic-concept" for r in records.rows("basic_concepts")})
+        self.concept_kind = {str(r["id"]): CONCEPT_KIND[str(r["scheme"])] for r in rows("concepts")}
+        self.plan_kind = {str(r["id"]): "plan" for r in rows("plans")}
+        self.plan_kind.update({str(r["id"]): "basic-concept" for r in rows("basic_concepts")})
 
-    # ------------------------------------------------------------------ helpers
     def add(self, s: URIRef, p: URIRef, o: object, lang: str | None = None, dtype: URIRef | None = None) -> None:
         """Add one triple; empty values are skipped, Python values become typed literals."""
         if o in (None, "", []):
@@ -87,12 +97,14 @@ class Mapper:
             self.g.add((s, p, Literal(o, datatype=dtype) if dtype else Literal(o)))
 
     def labels(self, s: URIRef, ja: object, en: object) -> None:
+        """Add ``rdfs:label`` in Japanese and English."""
         self.add(s, RDFS.label, ja, lang="ja")
         self.add(s, RDFS.label, en, lang="en")
 
-    def describe(self, s: URIRef, row: Row, ja: str = "description_ja", en: str = "description_en") -> None:
-        self.add(s, DCTERMS.description, row.get(ja), lang="ja")
-        self.add(s, DCTERMS.description, row.get(en), lang="en")
+    def describe(self, s: URIRef, row: Row) -> None:
+        """Add ``dct:description`` from the row's description_ja / description_en columns."""
+        self.add(s, DCTERMS.description, row.get("description_ja"), lang="ja")
+        self.add(s, DCTERMS.description, row.get("description_en"), lang="en")
 
     def cite(self, s: URIRef, citations: Iterable[Citation]) -> None:
         """Link an entity to its source documents, with one qualified derivation per document."""
@@ -109,13 +121,21 @@ class Mapper:
             for sec in secs:
                 self.g.add((citation, KGO.section, Literal(sec, lang="ja")))
 
+    def links(self, s: URIRef, p: URIRef, targets: object, to: Callable[[object], URIRef]) -> None:
+        """Add ``s p to(t)`` for every key in the list ``targets`` (a many-valued column)."""
+        for t in targets or []:  # type: ignore[attr-defined]
+            self.g.add((s, p, to(t)))
+
     def agent(self, key: object) -> URIRef:
+        """Return the IRI of an organization, municipality or prefecture key."""
         return entity(self.agent_tables[str(key)], str(key))
 
     def concept(self, key: object) -> URIRef:
+        """Return the IRI of a concept key (its kind depends on the scheme)."""
         return entity(self.concept_kind[str(key)], str(key))
 
     def plan(self, key: object) -> URIRef:
+        """Return the IRI of a plan or basic-concept key."""
         return entity(self.plan_kind[str(key)], str(key))
 
     def period(self, start: int, end: int) -> URIRef:
@@ -130,226 +150,279 @@ class Mapper:
         return interval
 
     def instant(self, day: date) -> URIRef:
+        """Return (and describe) the OWL-Time instant of one day."""
         node = entity("instant", day.isoformat())
         self.g.add((node, RDF.type, TIME.Instant))
         self.g.add((node, TIME.inXSDDate, Literal(day.isoformat(), datatype=XSD.date)))
         return node
 
-    # ------------------------------------------------------------------ tables
-    def sources(self) -> None:
-        for r in self.records.rows("sources"):
-            s = entity("source", str(r["id"]))
-            self.g.add((s, RDF.type, KGO.SourceDocument))
-            self.labels(s, r["title_ja"], r["title_en"])
-            self.add(s, DCTERMS.title, r["title_ja"], lang="ja")
-            self.add(s, DCTERMS.title, r["title_en"], lang="en")
-            self.add(s, KGO.fileName, r["file"])
-            self.add(s, KGO.publisherName, r.get("publisher_ja"), lang="ja")
-            self.add(s, DCTERMS.issued, r.get("issued"), dtype=XSD.date)
-            self.add(s, DCTERMS.description, r.get("description_en"), lang="en")
-        self.g.add((REFERENCE_LIST, RDF.type, PROV.Entity))
-        self.labels(REFERENCE_LIST, "東京都の区市町村一覧（参照表）", "Reference list of Tokyo's municipalities")
-        self.add(
-            REFERENCE_LIST,
-            DCTERMS.description,
-            "Codes, names and readings from the CC0 list code4fukui/localgovjp, check digits recomputed.",
-            lang="en",
-        )
 
-    def local_government(self, s: URIRef, r: Row) -> None:
-        self.labels(s, r["name_ja"], r["name_en"])
-        self.add(s, SKOS.altLabel, r["kana"], lang="ja-Hira")
-        self.add(s, KGO.localGovernmentCode, r["code6"])
-        self.add(s, KGO.standardAreaCode, r["code5"])
-        self.g.add((s, KGO.statisticalArea, URIRef(f"{ESTAT_SAC}{r['code5']}")))
-        self.cite(s, r["source"])  # type: ignore[arg-type]
+TableMapper = Callable[[MappingContext], None]
+TABLE_MAPPERS: dict[str, TableMapper] = {}
 
-    def municipalities(self) -> None:
-        for r in self.records.rows("prefectures"):
-            s = entity("prefecture", str(r["code6"]))
-            self.g.add((s, RDF.type, KGO.Prefecture))
-            self.local_government(s, r)
-        for r in self.records.rows("municipalities"):
-            s = entity("municipality", str(r["code6"]))
-            self.g.add((s, RDF.type, MUNICIPALITY_CLASS[str(r["kind"])]))
-            self.local_government(s, r)
-            self.g.add((s, KGO.prefecture, entity("prefecture", str(r["prefecture"]))))
-            self.add(s, KGO.branchOffice, r.get("branch_office"), lang="ja")
-            self.add(s, KGO.district, r.get("district"), lang="ja")
 
-    def legal_bases(self) -> None:
-        for r in self.records.rows("legal_bases"):
-            s = entity("law", str(r["id"]))
-            is_act = r["kind"] == "act"
-            self.g.add((s, RDF.type, KGO.Act if is_act else KGO.Provision))
-            self.labels(s, r["name_ja"], r["name_en"])
-            self.add(s, SKOS.altLabel, r.get("short_name_ja"), lang="ja")
-            self.add(s, KGO.lawNumber, r.get("law_number_ja"), lang="ja")
-            if r.get("egov_id"):
-                self.add(s, KGO.eGovLawId, r["egov_id"])
-                self.g.add((s, RDFS.seeAlso, URIRef(f"{EGOV_LAW}{r['egov_id']}")))
-            self.add(s, KGO.promulgatedOn, r.get("promulgated"), dtype=XSD.date)
-            self.add(s, KGO.inForceFrom, r.get("in_force"), dtype=XSD.date)
-            self.add(s, KGO.repealedOn, r.get("repealed"), dtype=XSD.date)
-            if r.get("repealed_by"):
-                self.g.add((s, KGO.repealedBy, entity("law", str(r["repealed_by"]))))
-            if r.get("parent"):
-                self.g.add((s, KGO.partOfAct, entity("law", str(r["parent"]))))
-            self.add(s, KGO.articleNumber, r.get("article"), dtype=XSD.integer)
-            self.add(s, KGO.paragraphNumber, r.get("paragraph"), dtype=XSD.integer)
-            self.cite(s, r["source"])  # type: ignore[arg-type]
+def maps(table: str) -> Callable[[TableMapper], TableMapper]:
+    """Register the decorated function as the mapping of ``table`` (one function per table)."""
 
-    def concepts(self) -> None:
-        for scheme, (ja, en) in SCHEME_LABELS.items():
-            s = entity("scheme", scheme)
-            self.g.add((s, RDF.type, SKOS.ConceptScheme))
-            self.labels(s, ja, en)
-        for r in self.records.rows("concepts"):
-            s = self.concept(r["id"])
-            scheme = entity("scheme", str(r["scheme"]))
-            self.g.add((s, RDF.type, SKOS.Concept))
-            if r["scheme"] == "resource-types":
-                self.g.add((s, RDF.type, KGO.ResourceType))
-            self.labels(s, r["label_ja"], r["label_en"])
-            self.add(s, SKOS.prefLabel, r["label_ja"], lang="ja")
-            self.add(s, SKOS.prefLabel, r["label_en"], lang="en")
-            self.add(s, SKOS.definition, r["definition_ja"], lang="ja")
-            self.add(s, SKOS.definition, r["definition_en"], lang="en")
-            self.add(s, SKOS.notation, r.get("notation"))
-            self.add(s, KGO.position, r["order"], dtype=XSD.integer)
-            self.g.add((s, SKOS.inScheme, scheme))
-            self.g.add((s, SKOS.topConceptOf, scheme))
-            if r.get("source"):
-                self.cite(s, r["source"])  # type: ignore[arg-type]
+    def register(fn: TableMapper) -> TableMapper:
+        if table in TABLE_MAPPERS:
+            raise ValueError(f"table {table!r} already has a mapping: {TABLE_MAPPERS[table].__name__}")
+        TABLE_MAPPERS[table] = fn
+        return fn
 
-    def organizations(self) -> None:
-        for r in self.records.rows("organizations"):
-            s = entity("organization", str(r["id"]))
-            self.g.add((s, RDF.type, KGO.Organization))
-            self.labels(s, r["name_ja"], r["name_en"])
-            self.describe(s, r)
-            if r.get("parent"):
-                self.g.add((s, KGO.subOrganizationOf, self.agent(r["parent"])))
-            self.cite(s, r["source"])  # type: ignore[arg-type]
-        for r in self.records.rows("contacts"):
-            self.add(self.agent(r["organization"]), KGO.telephone, r["phone"])
+    return register
 
-    def basic_concepts(self) -> None:
-        contacts = [self.agent(r["organization"]) for r in self.records.rows("contacts")]
-        for r in self.records.rows("basic_concepts"):
-            s = entity("basic-concept", str(r["id"]))
-            self.g.add((s, RDF.type, KGO.BasicConcept))
-            self.labels(s, r["name_ja"], r["name_en"])
-            self.g.add((s, KGO.author, entity("prefecture", str(r["prefecture"]))))
-            self.g.add((s, KGO.legalBasis, entity("law", str(r["legal_basis"]))))
-            self.add(s, KGO.dateDrafted, r.get("drafted"), dtype=XSD.gYearMonth)
-            self.add(s, KGO.dateChanged, r.get("changed"), dtype=XSD.date)
-            for a in r.get("approved_by", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.approvedBy, self.agent(a)))
-            self.add(s, KGO.approverNote, r.get("approver_note_ja"), lang="ja")
-            for v in r.get("viewpoints", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.viewpoint, self.concept(v)))
-            for c in [self.agent(x) for x in r.get("contact", [])] + contacts:  # type: ignore[union-attr]
-                self.g.add((s, KGO.contactPoint, c))
-            self.cite(s, r["source"])  # type: ignore[arg-type]
 
-    def regional_resources(self) -> None:
-        for r in self.records.rows("regional_resources"):
-            s = entity("regional-resource", str(r["id"]))
-            self.g.add((s, RDF.type, KGO.RegionalResource))
-            self.add(s, RDFS.label, r["name_ja"], lang="ja")
-            self.g.add((s, KGO.resourceType, self.concept(r["type"])))
-            self.g.add((s, KGO.designatedIn, entity("basic-concept", str(r["basic_concept"]))))
-            for m in r["municipalities"]:  # type: ignore[union-attr]
-                self.g.add((s, KGO.area, entity("municipality", str(m))))
-            self.add(s, KGO.note, r.get("note"), lang="en")
-            self.cite(s, r["source"])  # type: ignore[arg-type]
+def law(key: object) -> URIRef:
+    """Return the IRI of a legal_bases key."""
+    return entity("law", str(key))
 
-    def plans(self) -> None:
-        for r in self.records.rows("plans"):
-            s = entity("plan", str(r["id"]))
-            self.g.add((s, RDF.type, PLAN_CLASS[str(r["kind"])]))
-            self.labels(s, r["name_ja"], r["name_en"])
-            self.describe(s, r)
-            if r.get("parent"):
-                self.g.add((s, KGO.partOfPlan, self.plan(r["parent"])))
-            if r.get("municipality"):
-                self.g.add((s, KGO.coversMunicipality, entity("municipality", str(r["municipality"]))))
-            for a in r.get("author", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.author, self.agent(a)))
-            for a in r.get("approved_by", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.approvedBy, self.agent(a)))
-            for law in r.get("legal_basis", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.legalBasis, entity("law", str(law))))
-            start, end = r.get("fy_start"), r.get("fy_end")
-            if start and end:
-                self.add(s, KGO.fiscalYearStart, str(start), dtype=XSD.gYear)
-                self.add(s, KGO.fiscalYearEnd, str(end), dtype=XSD.gYear)
-                self.g.add((s, KGO.period, self.period(int(start), int(end))))  # type: ignore[arg-type]
-            self.cite(s, r["source"])  # type: ignore[arg-type]
 
-    def measures(self) -> None:
-        for r in self.records.rows("measures"):
-            s = entity("measure", str(r["id"]))
-            self.g.add((s, RDF.type, MEASURE_CLASS[str(r["kind"])]))
-            self.labels(s, r["name_ja"], r["name_en"])
-            self.describe(s, r)
-            self.g.add((s, KGO.measureOf, self.plan(r["plan"])))
-            if r.get("parent"):
-                self.g.add((s, KGO.parentMeasure, entity("measure", str(r["parent"]))))
-            self.add(s, SKOS.notation, r.get("notation"))
-            self.add(s, KGO.position, r["order"], dtype=XSD.integer)
-            self.cite(s, r["source"])  # type: ignore[arg-type]
+def municipality(key: object) -> URIRef:
+    """Return the IRI of a municipality code."""
+    return entity("municipality", str(key))
 
-    def programs(self) -> None:
-        for r in self.records.rows("programs"):
-            s = entity("program", str(r["id"]))
-            self.g.add((s, RDF.type, KGO.Program))
-            self.labels(s, r["name_ja"], r["name_en"])
-            self.describe(s, r)
-            self.g.add((s, KGO.governmentLevel, self.concept(r["level"])))
-            for a in r.get("implementer", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.implementedBy, self.agent(a)))
-            for law in r.get("legal_basis", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.legalBasis, entity("law", str(law))))
-            for t in r.get("topics", []):  # type: ignore[union-attr]
-                self.g.add((s, KGO.topic, self.concept(t)))
-            self.cite(s, r["source"])  # type: ignore[arg-type]
-        for r in self.records.rows("program_measures"):
-            program, measure = entity("program", str(r["program"])), entity("measure", str(r["measure"]))
-            listing = entity("listing", f"{r['measure']}/{r['program']}")
-            self.g.add((program, KGO.servesMeasure, measure))
-            self.g.add((program, KGO.listing, listing))
-            self.g.add((listing, RDF.type, KGO.ProgramListing))
-            self.g.add((listing, KGO.listedProgram, program))
-            self.g.add((listing, KGO.listedUnder, measure))
-            self.add(listing, KGO.position, r["order"], dtype=XSD.integer)
-            self.add(listing, KGO.relisted, r.get("relisted"), lang="ja")
-            self.cite(listing, r["source"])  # type: ignore[arg-type]
 
-    def budgets(self) -> None:
-        names = {str(r["id"]): (r["name_ja"], r["name_en"]) for r in self.records.rows("programs")}
-        for r in self.records.rows("budgets"):
-            s = entity("budget", str(r["id"]))
-            ja, en = names[str(r["program"])]
-            fy = int(r["fiscal_year"])  # type: ignore[arg-type]
-            kind = "補正予算" if r["budget_kind"] == "supplementary" else "予算"
-            self.g.add((s, RDF.type, KGO.BudgetAllocation))
-            self.labels(s, f"{ja}（{fy}年度{kind}）", f"{en} (FY{fy} {r['budget_kind']} budget)")
-            self.g.add((s, KGO.budgetOf, entity("program", str(r["program"]))))
-            self.add(s, KGO.fiscalYear, str(fy), dtype=XSD.gYear)
-            self.g.add((s, KGO.budgetKind, self.concept(r["budget_kind"])))
-            self.add(s, KGO.supplementaryNumber, r.get("supplementary_no"), dtype=XSD.integer)
-            self.add(s, KGO.amount, r["amount_yen"], dtype=XSD.decimal)
-            self.add(s, SCHEMA.currency, "JPY")
-            self.add(s, KGO.amountAsWritten, r["as_written"], lang="ja")
-            for prop, col in ((KGO.isNew, "is_new"), (KGO.includesAgencyGrant, "includes_agency_grant")):
-                if isinstance(r.values.get(col), bool):
-                    self.g.add((s, prop, Literal(r.values[col])))
-            self.add(s, KGO.agencyGrantAmount, r.get("agency_grant_yen"), dtype=XSD.decimal)
-            self.add(s, KGO.agencyGrantAsWritten, r.get("agency_grant_as_written"), lang="ja")
-            self.add(s, KGO.note, r.get("note_en"), lang="en")
-            self.cite(s, r["source"])  # type: ignore[arg-type]
+# ---------------------------------------------------------------------- one function per table
+@maps("sources")
+def map_sources(m: MappingContext) -> None:
+    for r in m.records.rows("sources"):
+        s = entity("source", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.SourceDocument))
+        m.labels(s, r["title_ja"], r["title_en"])
+        m.add(s, DCTERMS.title, r["title_ja"], lang="ja")
+        m.add(s, DCTERMS.title, r["title_en"], lang="en")
+        m.add(s, KGO.fileName, r["file"])
+        m.add(s, KGO.publisherName, r.get("publisher_ja"), lang="ja")
+        m.add(s, DCTERMS.issued, r.get("issued"), dtype=XSD.date)
+        m.add(s, DCTERMS.description, r.get("description_en"), lang="en")
+    m.g.add((REFERENCE_LIST, RDF.type, PROV.Entity))
+    m.labels(REFERENCE_LIST, "東京都の区市町村一覧（参照表）", "Reference list of Tokyo's municipalities")
+    m.add(
+        REFERENCE_LIST,
+        DCTERMS.description,
+        "Codes, names and readings from the CC0 list code4fukui/localgovjp, check digits recomputed.",
+        lang="en",
+    )
+
+
+def local_government(m: MappingContext, s: URIRef, r: Row) -> None:
+    """Add what prefectures and municipalities share: names, reading, codes, statistical area."""
+    m.labels(s, r["name_ja"], r["name_en"])
+    m.add(s, SKOS.altLabel, r["kana"], lang="ja-Hira")
+    m.add(s, KGO.localGovernmentCode, r["code6"])
+    m.add(s, KGO.standardAreaCode, r["code5"])
+    m.g.add((s, KGO.statisticalArea, URIRef(f"{ESTAT_SAC}{r['code5']}")))
+    m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("prefectures")
+def map_prefectures(m: MappingContext) -> None:
+    for r in m.records.rows("prefectures"):
+        s = entity("prefecture", str(r["code6"]))
+        m.g.add((s, RDF.type, KGO.Prefecture))
+        local_government(m, s, r)
+
+
+@maps("municipalities")
+def map_municipalities(m: MappingContext) -> None:
+    for r in m.records.rows("municipalities"):
+        s = municipality(r["code6"])
+        m.g.add((s, RDF.type, MUNICIPALITY_CLASS[str(r["kind"])]))
+        local_government(m, s, r)
+        m.g.add((s, KGO.prefecture, entity("prefecture", str(r["prefecture"]))))
+        m.add(s, KGO.branchOffice, r.get("branch_office"), lang="ja")
+        m.add(s, KGO.district, r.get("district"), lang="ja")
+
+
+@maps("legal_bases")
+def map_legal_bases(m: MappingContext) -> None:
+    for r in m.records.rows("legal_bases"):
+        s = law(r["id"])
+        m.g.add((s, RDF.type, KGO.Act if r["kind"] == "act" else KGO.Provision))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.add(s, SKOS.altLabel, r.get("short_name_ja"), lang="ja")
+        m.add(s, KGO.lawNumber, r.get("law_number_ja"), lang="ja")
+        if r.get("egov_id"):
+            m.add(s, KGO.eGovLawId, r["egov_id"])
+            m.g.add((s, RDFS.seeAlso, URIRef(f"{EGOV_LAW}{r['egov_id']}")))
+        m.add(s, KGO.promulgatedOn, r.get("promulgated"), dtype=XSD.date)
+        m.add(s, KGO.inForceFrom, r.get("in_force"), dtype=XSD.date)
+        m.add(s, KGO.repealedOn, r.get("repealed"), dtype=XSD.date)
+        if r.get("repealed_by"):
+            m.g.add((s, KGO.repealedBy, law(r["repealed_by"])))
+        if r.get("parent"):
+            m.g.add((s, KGO.partOfAct, law(r["parent"])))
+        m.add(s, KGO.articleNumber, r.get("article"), dtype=XSD.integer)
+        m.add(s, KGO.paragraphNumber, r.get("paragraph"), dtype=XSD.integer)
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("concepts")
+def map_concepts(m: MappingContext) -> None:
+    for scheme, (ja, en) in SCHEME_LABELS.items():
+        s = entity("scheme", scheme)
+        m.g.add((s, RDF.type, SKOS.ConceptScheme))
+        m.labels(s, ja, en)
+    for r in m.records.rows("concepts"):
+        s = m.concept(r["id"])
+        scheme = entity("scheme", str(r["scheme"]))
+        m.g.add((s, RDF.type, SKOS.Concept))
+        if r["scheme"] == "resource-types":
+            m.g.add((s, RDF.type, KGO.ResourceType))
+        m.labels(s, r["label_ja"], r["label_en"])
+        m.add(s, SKOS.prefLabel, r["label_ja"], lang="ja")
+        m.add(s, SKOS.prefLabel, r["label_en"], lang="en")
+        m.add(s, SKOS.definition, r["definition_ja"], lang="ja")
+        m.add(s, SKOS.definition, r["definition_en"], lang="en")
+        m.add(s, SKOS.notation, r.get("notation"))
+        m.add(s, KGO.position, r["order"], dtype=XSD.integer)
+        m.g.add((s, SKOS.inScheme, scheme))
+        m.g.add((s, SKOS.topConceptOf, scheme))
+        if r.get("source"):
+            m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("organizations")
+def map_organizations(m: MappingContext) -> None:
+    for r in m.records.rows("organizations"):
+        s = entity("organization", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.Organization))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.describe(s, r)
+        if r.get("parent"):
+            m.g.add((s, KGO.subOrganizationOf, m.agent(r["parent"])))
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("contacts")
+def map_contacts(m: MappingContext) -> None:
+    for r in m.records.rows("contacts"):
+        m.add(m.agent(r["organization"]), KGO.telephone, r["phone"])
+
+
+@maps("basic_concepts")
+def map_basic_concepts(m: MappingContext) -> None:
+    contacts = [m.agent(r["organization"]) for r in m.records.rows("contacts")]
+    for r in m.records.rows("basic_concepts"):
+        s = entity("basic-concept", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.BasicConcept))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.g.add((s, KGO.author, entity("prefecture", str(r["prefecture"]))))
+        m.g.add((s, KGO.legalBasis, law(r["legal_basis"])))
+        m.add(s, KGO.dateDrafted, r.get("drafted"), dtype=XSD.gYearMonth)
+        m.add(s, KGO.dateChanged, r.get("changed"), dtype=XSD.date)
+        m.links(s, KGO.approvedBy, r.get("approved_by"), m.agent)
+        m.add(s, KGO.approverNote, r.get("approver_note_ja"), lang="ja")
+        m.links(s, KGO.viewpoint, r.get("viewpoints"), m.concept)
+        for c in [m.agent(x) for x in r.get("contact", [])] + contacts:  # type: ignore[union-attr]
+            m.g.add((s, KGO.contactPoint, c))
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("regional_resources")
+def map_regional_resources(m: MappingContext) -> None:
+    for r in m.records.rows("regional_resources"):
+        s = entity("regional-resource", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.RegionalResource))
+        m.add(s, RDFS.label, r["name_ja"], lang="ja")
+        m.g.add((s, KGO.resourceType, m.concept(r["type"])))
+        m.g.add((s, KGO.designatedIn, entity("basic-concept", str(r["basic_concept"]))))
+        m.links(s, KGO.area, r["municipalities"], municipality)
+        m.add(s, KGO.note, r.get("note"), lang="en")
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("plans")
+def map_plans(m: MappingContext) -> None:
+    for r in m.records.rows("plans"):
+        s = entity("plan", str(r["id"]))
+        m.g.add((s, RDF.type, PLAN_CLASS[str(r["kind"])]))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.describe(s, r)
+        if r.get("parent"):
+            m.g.add((s, KGO.partOfPlan, m.plan(r["parent"])))
+        if r.get("municipality"):
+            m.g.add((s, KGO.coversMunicipality, municipality(r["municipality"])))
+        m.links(s, KGO.author, r.get("author"), m.agent)
+        m.links(s, KGO.approvedBy, r.get("approved_by"), m.agent)
+        m.links(s, KGO.legalBasis, r.get("legal_basis"), law)
+        start, end = r.get("fy_start"), r.get("fy_end")
+        if start and end:
+            m.add(s, KGO.fiscalYearStart, str(start), dtype=XSD.gYear)
+            m.add(s, KGO.fiscalYearEnd, str(end), dtype=XSD.gYear)
+            m.g.add((s, KGO.period, m.period(int(start), int(end))))  # type: ignore[arg-type]
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("measures")
+def map_measures(m: MappingContext) -> None:
+    for r in m.records.rows("measures"):
+        s = entity("measure", str(r["id"]))
+        m.g.add((s, RDF.type, MEASURE_CLASS[str(r["kind"])]))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.describe(s, r)
+        m.g.add((s, KGO.measureOf, m.plan(r["plan"])))
+        if r.get("parent"):
+            m.g.add((s, KGO.parentMeasure, entity("measure", str(r["parent"]))))
+        m.add(s, SKOS.notation, r.get("notation"))
+        m.add(s, KGO.position, r["order"], dtype=XSD.integer)
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("programs")
+def map_programs(m: MappingContext) -> None:
+    for r in m.records.rows("programs"):
+        s = entity("program", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.Program))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.describe(s, r)
+        m.g.add((s, KGO.governmentLevel, m.concept(r["level"])))
+        m.links(s, KGO.implementedBy, r.get("implementer"), m.agent)
+        m.links(s, KGO.legalBasis, r.get("legal_basis"), law)
+        m.links(s, KGO.topic, r.get("topics"), m.concept)
+        m.cite(s, r["source"])  # type: ignore[arg-type]
+
+
+@maps("program_measures")
+def map_program_measures(m: MappingContext) -> None:
+    for r in m.records.rows("program_measures"):
+        program, measure = entity("program", str(r["program"])), entity("measure", str(r["measure"]))
+        listing = entity("listing", f"{r['measure']}/{r['program']}")
+        m.g.add((program, KGO.servesMeasure, measure))
+        m.g.add((program, KGO.listing, listing))
+        m.g.add((listing, RDF.type, KGO.ProgramListing))
+        m.g.add((listing, KGO.listedProgram, program))
+        m.g.add((listing, KGO.listedUnder, measure))
+        m.add(listing, KGO.position, r["order"], dtype=XSD.integer)
+        m.add(listing, KGO.relisted, r.get("relisted"), lang="ja")
+        m.cite(listing, r["source"])  # type: ignore[arg-type]
+
+
+@maps("budgets")
+def map_budgets(m: MappingContext) -> None:
+    names = {str(r["id"]): (r["name_ja"], r["name_en"]) for r in m.records.rows("programs")}
+    for r in m.records.rows("budgets"):
+        s = entity("budget", str(r["id"]))
+        ja, en = names[str(r["program"])]
+        fy = int(r["fiscal_year"])  # type: ignore[arg-type]
+        kind = "補正予算" if r["budget_kind"] == "supplementary" else "予算"
+        m.g.add((s, RDF.type, KGO.BudgetAllocation))
+        m.labels(s, f"{ja}（{fy}年度{kind}）", f"{en} (FY{fy} {r['budget_kind']} budget)")
+        m.g.add((s, KGO.budgetOf, entity("program", str(r["program"]))))
+        m.add(s, KGO.fiscalYear, str(fy), dtype=XSD.gYear)
+        m.g.add((s, KGO.budgetKind, m.concept(r["budget_kind"])))
+        m.add(s, KGO.supplementaryNumber, r.get("supplementary_no"), dtype=XSD.integer)
+        m.add(s, KGO.amount, r["amount_yen"], dtype=XSD.decimal)
+        m.add(s, SCHEMA.currency, "JPY")
+        m.add(s, KGO.amountAsWritten, r["as_written"], lang="ja")
+        for prop, col in ((KGO.isNew, "is_new"), (KGO.includesAgencyGrant, "includes_agency_grant")):
+            if isinstance(r.values.get(col), bool):
+                m.g.add((s, prop, Literal(r.values[col])))
+        m.add(s, KGO.agencyGrantAmount, r.get("agency_grant_yen"), dtype=XSD.decimal)
+        m.add(s, KGO.agencyGrantAsWritten, r.get("agency_grant_as_written"), lang="ja")
+        m.add(s, KGO.note, r.get("note_en"), lang="en")
+        m.cite(s, r["source"])  # type: ignore[arg-type]
 
 
 def add_search_keys(g: Graph) -> None:
@@ -360,21 +433,9 @@ def add_search_keys(g: Graph) -> None:
 
 
 def map_records(records: Records) -> Graph:
-    """Return the data graph for ``records``."""
-    m = Mapper(records)
-    for step in (
-        m.sources,
-        m.municipalities,
-        m.legal_bases,
-        m.concepts,
-        m.organizations,
-        m.basic_concepts,
-        m.regional_resources,
-        m.plans,
-        m.measures,
-        m.programs,
-        m.budgets,
-    ):
-        step()
-    add_search_keys(m.g)
-    return m.g
+    """Return the data graph for ``records``: every registered table mapping, in registration order."""
+    context = MappingContext(records)
+    for map_table in TABLE_MAPPERS.values():
+        map_table(context)
+    add_search_keys(context.g)
+    return context.g
