@@ -116,7 +116,7 @@ TABLES: tuple[Table, ...] = (
         ("id",),
         (
             _c("id", required=True, kind="id"),
-            _c("kind", required=True, choices=("act", "provision")),
+            _c("kind", required=True, choices=("act", "provision", "bill")),
             _c("parent", refs=("legal_bases",)),
             _c("name_ja", required=True),
             _c("short_name_ja"),

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from ..namespaces import sparql_prefixes
 from .common import templates
+from .routes_dumps import schema_org_dataset
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,5 +49,6 @@ async def query_page(request: Request) -> Response:
             "saved": list(registry.values()),
             "initial": request.query_params.get("query", ""),
             "settings": request.app.state.settings,
+            "schema_jsonld": schema_org_dataset(request),
         },
     )
