@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve build test lint bench loadtest clean
+.PHONY: serve build test lint docs bench loadtest clean shapes-version
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,21 @@ serve: build  ## build, then serve on http://127.0.0.1:8000
 test: $(TEST_STAMP)  ## install test dependencies and run the tests
 	$(BIN)/python -m pytest
 
+docs: $(STAMP)  ## regenerate the schema section of data/README.md from data/tables-metadata.json
+	$(BIN)/kg docs
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests
+
+shapes-version: $(STAMP)  ## after changing ontology/shapes.ttl: make shapes-version VERSION=X.Y.Z
+	@test -n "$(VERSION)" || { echo "usage: make shapes-version VERSION=X.Y.Z" >&2; exit 2; }
+	$(BIN)/kg shapes --set-version $(VERSION)
 
 clean:
 	rm -rf dist .pytest_cache
 
 bench: $(STAMP)  ## benchmarks on demand (never part of make test); writes bench/REPORT.md
+	$(BIN)/pip install --quiet -e '.[bench]'
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || echo "wrk not installed: using httpx"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -37,6 +37,7 @@ BENCH = ROOT / "bench"
 WORK = BENCH / "results"
 KG = [sys.executable, "-m", "kg.cli"]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 from tests.webserver import free_port  # noqa: E402  (one helper for tests and benchmarks)
 
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/tokyo-sme-kg/id/municipality/131067> ?p ?o }"
@@ -147,6 +148,8 @@ def bench_venv() -> Path:
     if not (venv / "bin" / "rdflib-endpoint").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "rdflib-endpoint[cli]", "uvicorn"], check=True)
+    if not (venv / "bin" / "oxigraph").exists():  # the engine's own Rust server, our speed limit
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "oxigraph"], check=True)
     return venv
 
 
@@ -451,10 +454,28 @@ def targets(endpoint_rows: list[dict], scale_rows: list[dict], builds: dict) -> 
     return out
 
 
-def report(endpoint_rows, scale_rows, builds, args) -> str:
+def serving_part(dist: Path, seconds: float, profile: bool) -> list[dict[str, object]]:
+    """Issue 9: ours vs oxigraph serve-read-only, rdflib-endpoint and Virtuoso, side by side, 4 clients."""
+    import serving
+
+    venv = bench_venv()
+    peer_dump(dist)
+    virtuoso = start_virtuoso(dist)
+    try:
+        return serving.run(dist, WORK, venv, virtuoso.url if virtuoso else None, saved_queries(), seconds, profile)
+    finally:
+        if virtuoso is not None:
+            virtuoso.stop()
+
+
+def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None) -> str:
+    import serving
+
     lines = [
         "# Benchmark report\n",
         f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · machine: {machine()}",
+        "Parts and when each was measured: "
+        + ", ".join(f"{part} {when}" for part, when in (runs or {}).items()),
         f"Command: `python bench/run.py {args.command}` · per run: at most {args.requests} requests "
         f"or {args.seconds:g} s, loopback only.",
         f"Load generator: {'wrk (threads = min(clients, 2); time-bounded runs)' if WRK else 'httpx (async, in Python)'}."
@@ -465,6 +486,8 @@ def report(endpoint_rows, scale_rows, builds, args) -> str:
     ]
     for label, r in builds.items():
         lines.append(f"| {label} | {fmt(r['seconds'])} | {fmt(r['peak_mib'], 0)} | {r['ok']} |")
+    if serving_rows:
+        lines += serving.report(list(serving_rows))
     lines += [
         "\n## Endpoints (req/s, p50, p99 in ms)\n",
         "Every server answers over the same triples (ontology, data and OWL RL closure); `rows` is the",
@@ -527,28 +550,38 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=900.0, help="time cap per scale step, seconds")
     parser.add_argument("--report-only", action="store_true", help="re-render REPORT.md from bench/results/")
+    parser.add_argument("--parts", default="serving,endpoints,scale", help="which parts to run (comma-separated)")
+    parser.add_argument("--serving-seconds", type=float, default=5.0, help="seconds per serving scenario and server")
+    parser.add_argument("--profile", action="store_true", help="py-spy profile of every process of ours")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.requests, args.max_scale, args.cap = 2.0, 100, 10_000, 120.0
+        args.serving_seconds = 1.0
     args.command = " ".join(sys.argv[1:])
     WORK.mkdir(parents=True, exist_ok=True)
     saved = WORK / "results.json"
-    if args.report_only:  # re-render the report from the last run's measurements
-        results = json.loads(saved.read_text())
-        endpoint_rows, scale_rows, builds = results["endpoints"], results["scale"], results["builds"]
-        args.seconds, args.requests, args.command = results["seconds"], results["requests"], results["command"]
-    else:
+    results = json.loads(saved.read_text()) if saved.exists() else {}
+    results.setdefault("runs", {})
+    if not args.report_only:  # run the parts asked for; the others keep their last measurements
+        parts = set(args.parts.split(","))
+        now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
         builds = real_build()
-        endpoint_rows = endpoints_part(WORK / "real-dist", args.seconds, args.requests)
-        scales = [s for s in (10_000, 100_000, 1_000_000, 10_000_000) if s <= args.max_scale]
-        scale_rows = scale_part(scales, args.cap)
-        results = {"endpoints": endpoint_rows, "scale": scale_rows, "builds": builds}
-        saved.write_text(
-            json.dumps(
-                {**results, "seconds": args.seconds, "requests": args.requests, "command": args.command}, default=str
-            )
-        )
-    text = report(endpoint_rows, scale_rows, builds, args)
+        results["builds"] = builds
+        if "serving" in parts:
+            results["serving"] = serving_part(WORK / "real-dist", args.serving_seconds, args.profile)
+            results["runs"]["serving"] = now
+        if "endpoints" in parts:
+            results["endpoints"] = endpoints_part(WORK / "real-dist", args.seconds, args.requests)
+            results["runs"]["endpoints"] = now
+        if "scale" in parts:
+            scales = [s for s in (10_000, 100_000, 1_000_000, 10_000_000) if s <= args.max_scale]
+            results["scale"] = scale_part(scales, args.cap)
+            results["runs"]["scale"] = now
+        results.update(seconds=args.seconds, requests=args.requests, command=args.command)
+        saved.write_text(json.dumps(results, default=str))
+    endpoint_rows, scale_rows, builds = results.get("endpoints", []), results.get("scale", []), results["builds"]
+    args.seconds, args.requests, args.command = results["seconds"], results["requests"], results["command"]
+    text = report(endpoint_rows, scale_rows, builds, args, results.get("serving", []), results["runs"])
     (BENCH / "REPORT.md").write_text(text, encoding="utf-8")
     print(text)
 

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from rdflib import Graph
 
 from kg.build import Graphs, assemble, build
-from kg.settings import PROJECT_ROOT, Settings, load_settings
+from kg.settings import Settings, load_settings
 from kg.store import open_store
 
 # CI replays the same examples every run (a failure there is reproducible); developers' runs
@@ -21,7 +21,7 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
-ROOT = PROJECT_ROOT
+ROOT = Path(__file__).resolve().parents[1]  # the source tree
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
@@ -61,20 +61,31 @@ def data_copy(tmp_path: Path) -> Path:
     return target
 
 
+# The web tests run under both event loops: uvloop (what `uvicorn[standard]` deployments run,
+# and uvicorn's choice when it is installed) and asyncio.
+LOOPS = ["uvloop", "asyncio"]
+
+
+@pytest.fixture(scope="session", params=LOOPS)
+def loop_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def server(built: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The real server on a free port, default limits."""
+def server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str):
+    """The real server on a free port, default limits, under each event loop."""
     from .webserver import Server
-    srv = Server(built, tmp_path_factory.mktemp("log") / "server.log")
+    srv = Server(built, tmp_path_factory.mktemp("log") / f"server-{loop_name}.log", KG_LOOP=loop_name)
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="session")
-def limited_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A server with a 2 s time limit and a 5-row limit."""
+def limited_server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str):
+    """A server with a 2 s time limit and a 5-row limit, under each event loop."""
     from .webserver import Server
-    srv = Server(built, tmp_path_factory.mktemp("log") / "limited.log", KG_QUERY_TIMEOUT="2", KG_MAX_ROWS="5")
+    srv = Server(built, tmp_path_factory.mktemp("log") / f"limited-{loop_name}.log", KG_QUERY_TIMEOUT="2",
+                 KG_MAX_ROWS="5", KG_LOOP=loop_name)
     yield srv
     srv.stop()
 

@@ -16,7 +16,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SH, XSD
 
 from kg.namespaces import DATASET_IRI, VCARD
-from kg.settings import PROJECT_ROOT
+
+from .conftest import ROOT as PROJECT_ROOT
 
 SHAPES = PROJECT_ROOT.parent / "shared" / "reference" / "dcat-ap" / "dcat-ap-3.0.0-SHACL.ttl"
 needs_shapes = pytest.mark.skipif(

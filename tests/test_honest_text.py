@@ -10,7 +10,8 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from kg.build import Graphs
 from kg.namespaces import ID, KGO, entity
-from kg.settings import PROJECT_ROOT
+
+from .conftest import ROOT as PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data"
 

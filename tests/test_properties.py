@@ -18,9 +18,12 @@ from kg.dates import (
     is_valid_code6,
     parse_era_date,
 )
+from kg.metadata import METADATA_FILE, read_schema
 from kg.queries import Param, ParameterError
-from kg.sources import TABLES_BY_NAME, DataError, Problem, read_table
+from kg.sources import DataError, Problem, read_table
 from kg.text import match_key
+
+from .conftest import ROOT as PROJECT_ROOT
 
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -101,7 +104,7 @@ def test_parameters_bind_or_refuse(raw):
                          min_size=1, max_size=8), max_size=6))
 def test_table_reader_reports_located_problems(tmp_path_factory, rows):
     """Any content either loads or gives problems that name the file and a line."""
-    table = TABLES_BY_NAME["organizations"]
+    table = read_schema(PROJECT_ROOT / "data" / METADATA_FILE).table("organizations")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([c.name for c in table.columns])

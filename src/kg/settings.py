@@ -11,8 +11,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .namespaces import DEFAULT_BASE
+from .resources import resource_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Where the default dist/ is: the folder the command runs in (``make build`` runs at the top of the
+# source tree, so there it is the repository's dist/; an installed wheel writes ./dist wherever it runs).
+DEFAULT_DIST = Path("dist")
 
 
 def _meta(help_text: str) -> dict[str, str]:
@@ -24,16 +27,14 @@ class Settings:
     """Configuration of build and server. Field defaults are the documented defaults."""
 
     base_iri: str = field(default=DEFAULT_BASE, metadata=_meta("Base IRI of all instance and ontology IRIs."))
-    data_dir: Path = field(default=PROJECT_ROOT / "data", metadata=_meta("Folder of curated source tables."))
+    data_dir: Path = field(default=resource_dir("data"), metadata=_meta("Folder of curated source tables."))
     ontology_dir: Path = field(
-        default=PROJECT_ROOT / "ontology", metadata=_meta("Folder of ontology and shapes Turtle.")
+        default=resource_dir("ontology"), metadata=_meta("Folder of ontology and shapes Turtle.")
     )
     queries_dir: Path = field(
-        default=PROJECT_ROOT / "queries", metadata=_meta("Folder of saved SPARQL queries (*.rq).")
+        default=resource_dir("queries"), metadata=_meta("Folder of saved SPARQL queries (*.rq).")
     )
-    dist_dir: Path = field(
-        default=PROJECT_ROOT / "dist", metadata=_meta("Folder the build writes and the server reads.")
-    )
+    dist_dir: Path = field(default=DEFAULT_DIST, metadata=_meta("Folder the build writes and the server reads."))
     reasoner: str = field(default="owlrl", metadata=_meta("OWL RL engine: owlrl (reference) or reasonable (fast)."))
     validator: str = field(default="pyshacl", metadata=_meta("SHACL engine: pyshacl (reference) or shacl (fast)."))
     backend: str = field(
@@ -51,7 +52,17 @@ class Settings:
         default=100_000, metadata=_meta("Largest accepted query text / request body, in bytes.")
     )
     workers: int = field(default=2, metadata=_meta("Query worker processes (killed and replaced at the time limit)."))
-    light_workers: int = field(default=1, metadata=_meta("Worker processes for lookups and saved queries (own lane)."))
+    long_workers: int = field(
+        default=1, metadata=_meta("Worker processes for queries of a shape seen to run long (their own lane).")
+    )
+    long_query_seconds: float = field(
+        default=0.5, metadata=_meta("A query shape that ran longer than this goes to the long-query lane next time.")
+    )
+    cache_mb: int = field(
+        default=64, metadata=_meta("Size of the answer cache, MiB (answers keyed by dataset version and request).")
+    )
+    loop: str = field(default="auto", metadata=_meta("Event loop: auto (uvloop when installed), uvloop or asyncio."))
+    http: str = field(default="auto", metadata=_meta("HTTP parser: auto (httptools when installed), httptools or h11."))
     worker_memory_mb: int = field(default=2048, metadata=_meta("Address-space cap of each query worker, MiB."))
     per_client: int = field(default=4, metadata=_meta("Queries one client address may run at once (429 beyond)."))
     validate_max_mb: int = field(
@@ -79,8 +90,10 @@ def setting_docs() -> list[tuple[str, str, str]]:
     out = []
     for f in fields(Settings):
         default = f.default
-        if isinstance(default, Path):
-            default = default.relative_to(PROJECT_ROOT).as_posix() + "/"
+        if default == DEFAULT_DIST:
+            default = "./dist/ (in the current folder)"
+        elif isinstance(default, Path):  # packaged with kg (kg.resources); the top-level folder in a checkout
+            default = f"{default.name}/ (packaged)"
         out.append((f"KG_{f.name.upper()}", str(default), f.metadata["help"]))
     return out
 

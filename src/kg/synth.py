@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from .dates import check_digit
-from .sources import TABLES_BY_NAME
+from .metadata import METADATA_FILE, Schema, read_schema
 
 STATIC = ("sources", "concepts", "legal_bases")
 SECTION = "000:synthetic"
@@ -28,14 +28,15 @@ def _code(prefix5: str) -> str:
 
 
 class _Writer:
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, schema: Schema):
         self.out = out
+        self.schema = schema
         self.files: dict[str, tuple[object, csv.DictWriter]] = {}
 
     def row(self, table: str, **values: object) -> None:
         if table not in self.files:
             handle = open(self.out / f"{table}.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
-            columns = [c.name for c in TABLES_BY_NAME[table].columns]
+            columns = [c.name for c in self.schema.table(table).columns]
             writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
             writer.writeheader()
             self.files[table] = (handle, writer)
@@ -45,9 +46,9 @@ class _Writer:
         """Close every file; tables that got no row are written with their header only."""
         for handle, _ in self.files.values():
             handle.close()  # type: ignore[attr-defined]
-        for name, table in TABLES_BY_NAME.items():
+        for table in self.schema.tables:
             path = self.out / table.file
-            if name not in self.files and not path.exists():
+            if table.name not in self.files and not path.exists():
                 path.write_text(",".join(c.name for c in table.columns) + "\n", encoding="utf-8")
 
 
@@ -57,7 +58,8 @@ def synthesize(scale: int, out: Path, real_data: Path, seed: int = 1) -> dict[st
     out.mkdir(parents=True, exist_ok=True)
     for table in STATIC:
         shutil.copy(real_data / f"{table}.csv", out / f"{table}.csv")
-    w = _Writer(out)
+    shutil.copy(real_data / METADATA_FILE, out / METADATA_FILE)
+    w = _Writer(out, read_schema(real_data / METADATA_FILE))
     counts: dict[str, int] = {}
     n_muni = max(47, min(1741, scale // 400))
     n_res = max(3, int(scale * 0.45 / 12))

@@ -1,6 +1,6 @@
 """SHACL validation (pyshacl) of the project graph or of anyone's RDF files, with reports.
 
-Exit codes used by the CLI: 0 conforms, 1 violations, 2 unusable input.
+Exit codes used by the CLI: 0 conforms, 1 violations, 2 unusable input, 70 internal error.
 """
 
 from __future__ import annotations
@@ -68,6 +68,25 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     node_shapes: list[str] = field(default_factory=list)
     results_graph: Graph | None = None
+    rule_shapes: list[str] = field(default_factory=list)  # every shape with an IRI (a SARIF rule each)
+    shape_labels: dict[str, list[str]] = field(default_factory=dict)  # shape -> [en, ja] name or message
+
+
+def _shape_index(shapes: Graph) -> tuple[list[str], dict[str, list[str]]]:
+    """Return the shapes that have IRIs and, for each, its label or message in English and Japanese."""
+    named = {s for s in shapes.subjects(RDF.type, SH.NodeShape) if isinstance(s, URIRef)}
+    named |= {s for s in shapes.subjects(RDF.type, SH.PropertyShape) if isinstance(s, URIRef)}
+    named |= {s for s in shapes.objects(None, SH.property) if isinstance(s, URIRef)}
+    labels = {}
+    for s in named:
+        texts = {
+            getattr(o, "language", None) or "": str(o)
+            for p in (SH.message, SH.name, RDFS.label)
+            for o in shapes.objects(s, p)
+        }
+        if texts:
+            labels[str(s)] = [texts.get("en", texts.get("", "")), texts.get("ja", "")]
+    return sorted(str(s) for s in named), labels
 
 
 def _located(path: Path, exc: Exception) -> str:
@@ -202,7 +221,7 @@ def _fast_validation(data: Graph, shapes: Graph, ontology: Graph | None, inferen
     node_shapes = sorted(str(s) for s in shapes.subjects(RDF.type, SH.NodeShape))
     turtle = report.turtle() if callable(report.turtle) else report.turtle
     results = Graph().parse(data=turtle, format="turtle")
-    return Report(bool(report.conforms), violations, node_shapes, results)
+    return Report(bool(report.conforms), violations, node_shapes, results, *_shape_index(shapes))
 
 
 def run_validation(
@@ -239,7 +258,7 @@ def run_validation(
         )
     violations.sort(key=lambda v: (v.node_shape, v.focus, v.path, v.component, v.value))
     node_shapes = sorted(str(s) for s in shapes.subjects(RDF.type, SH.NodeShape))
-    return Report(bool(conforms), violations, node_shapes, results)
+    return Report(bool(conforms), violations, node_shapes, results, *_shape_index(shapes))
 
 
 def format_report(report: Report, fmt: str) -> str:

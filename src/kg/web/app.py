@@ -1,7 +1,9 @@
 """FastAPI application factory and the HTTP basics every route shares.
 
-The app never builds: it loads what ``kg build`` wrote to ``dist/``. Slow work runs in the
-query engine's worker processes, so the event loop keeps answering other requests.
+The app never builds: it loads what ``kg build`` wrote to ``dist/``. Every query goes through
+the query service (``kg.service``), which decides where it runs; queries of unknown cost run in
+worker processes, so the event loop keeps answering other requests. The HTTP basics (headers,
+ETag, access log, body limit, HEAD) are pure ASGI layers: no per-request task hand-offs.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..engine import QueryEngine
 from ..queries import load_saved_queries
+from ..service import QueryService, worker_summary
 from ..settings import Settings, load_settings
 from ..store import read_manifest
-from .common import ResultCache
 
 log = logging.getLogger("kg.access")
 HERE = Path(__file__).parent
@@ -36,80 +39,131 @@ CSP = (
 )
 
 
-class HeadAsGet:
-    """Answer HEAD like GET without a body (FastAPI routes declare GET only)."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-        scope = dict(scope, method="GET")
-
-        async def send_headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            await send(message)
-
-        await self.app(scope, receive, send_headers_only)
-
-
-class BodyLimit:
-    """Refuse request bodies larger than the configured limit with 413, before reading them."""
-
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers") or [])
-            length = headers.get(b"content-length")
-            too_long = len(scope.get("query_string", b"")) > self.limit
-            if too_long or (length and length.isdigit() and int(length) > self.limit):
-                response = PlainTextResponse(
-                    f"request too large: the limit is {self.limit} bytes (KG_MAX_QUERY_BYTES)\n", status_code=413
-                )
-                await response(scope, receive, send)
-                return
-            received = 0
-
-            async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge()
-                return message
-
-            try:
-                await self.app(scope, limited_receive, send)
-            except _TooLarge:
-                response = PlainTextResponse(f"request too large: the limit is {self.limit} bytes\n", status_code=413)
-                await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 class _TooLarge(Exception):
     pass
 
 
-def etag_for(request: Request, version: str) -> str:
-    """Return the ETag of a read: dataset version + what was asked (path, query, Accept)."""
-    asked = "|".join(
+def etag_for(scope: Scope, headers: dict[bytes, bytes], version: str) -> str:
+    """Return the ETag of a read: dataset version + what was asked (path, query, Accept, language)."""
+    asked = b"|".join(
         (
-            request.url.path,
-            request.url.query,
-            request.headers.get("accept", ""),
-            request.headers.get("accept-language", ""),
+            scope["path"].encode("utf-8", "surrogateescape"),
+            scope.get("query_string", b""),
+            headers.get(b"accept", b""),
+            headers.get(b"accept-language", b""),
         )
     )
-    return f'"{version}-{hashlib.sha256(asked.encode()).hexdigest()[:12]}"'
+    return f'"{version}-{hashlib.sha256(asked).hexdigest()[:12]}"'
+
+
+class Edge:
+    """The outermost layer, pure ASGI (no task per request): everything every answer gets.
+
+    HEAD answered like GET without a body; request bodies and query strings over the limit
+    refused with 413 before they are read; security and caching headers; ETag on reads and 304
+    on a match (with the CORS header, since this layer answers before CORS); one access-log
+    record per request.
+    """
+
+    def __init__(self, app: ASGIApp, state: object, limit: int):
+        self.app = app
+        self.state = state
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        head = method == "HEAD"
+        if head:
+            scope = dict(scope, method="GET")
+        headers = dict(scope["headers"])
+        is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
+        etag = etag_for(scope, headers, self.state.version) if is_read else None  # type: ignore[attr-defined]
+        facts: dict[str, object] = {"status": 0}
+
+        async def send_wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = facts["status"] = message["status"]
+                out = MutableHeaders(scope=message)
+                if etag and status == 200 and "etag" not in out:
+                    out["ETag"] = etag
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("Referrer-Policy", "no-referrer")
+                if out.get("content-type", "").startswith("text/html"):
+                    out.setdefault("Content-Security-Policy", CSP)
+                    out.setdefault("X-Frame-Options", "DENY")
+                out.setdefault("Cache-Control", "public, max-age=60" if is_read else "no-store")
+                out["Vary"] = "Accept, Accept-Language, Accept-Encoding, Origin"
+                facts["query_ms"] = out.get("x-kg-query-ms")
+                facts["rows"] = out.get("x-kg-rows")
+            elif head:
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        length = headers.get(b"content-length")
+        try:
+            if len(scope.get("query_string", b"")) > self.limit or (
+                length and length.isdigit() and int(length) > self.limit
+            ):
+                await self._too_large(scope, receive, send_wrapped)
+            elif etag and etag.encode() in [t.strip() for t in headers.get(b"if-none-match", b"").split(b",")]:
+                extra = {"Access-Control-Allow-Origin": "*"} if b"origin" in headers else {}
+                await Response(status_code=304, headers={"ETag": etag, **extra})(scope, receive, send_wrapped)
+            elif method in ("POST", "PUT", "PATCH"):
+                await self._limited(scope, receive, send_wrapped, facts)
+            else:
+                await self.app(scope, receive, send_wrapped)
+        finally:
+            self._log(scope, method, path, facts, start)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, facts: dict[str, object]) -> None:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            if not facts["status"]:
+                await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        text = f"request too large: the limit is {self.limit} bytes (KG_MAX_QUERY_BYTES)\n"
+        await PlainTextResponse(text, status_code=413)(scope, receive, send)
+
+    @staticmethod
+    def _log(scope: Scope, method: str, path: str, facts: dict[str, object], start: float) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        client = scope.get("client")
+        log.info(
+            json.dumps(
+                {
+                    "client": client[0] if client else None,
+                    "method": method,
+                    "path": path,
+                    "status": facts["status"],
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                    "query_ms": facts.get("query_ms"),
+                    "rows": facts.get("rows"),
+                },
+                # ASCII escapes keep one record per line for any line splitter
+                # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
+                ensure_ascii=True,
+            )
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,39 +174,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        memory = settings.worker_memory_mb * 1024 * 1024
-        if settings.backend:  # answer from a remote SPARQL store; every lane shares one client
-            from ..remote import RemoteEngine
-
-            remote = RemoteEngine(settings.backend)
-            await remote.start()
-            app.state.engines = {"sparql": remote, "light": remote, "lookup": remote}
-            try:
-                yield
-            finally:
-                await remote.close()
-            return
-        if settings.store_dir:  # check or rebuild the on-disk store once, before workers open it
-            from ..store import ensure_store
-
-            await asyncio.to_thread(ensure_store, settings.dist_dir, Path(settings.store_dir))
-        # Lanes: ad-hoc SPARQL (at lower CPU priority), saved queries, and lookups of single entities,
-        # so that abuse of /sparql cannot starve pages and the API.
-        engines = {
-            "sparql": QueryEngine(
-                settings.dist_dir, size=settings.workers, memory_limit=memory, nice=10, store_dir=settings.store_dir
-            ),
-            "light": QueryEngine(
-                settings.dist_dir, size=settings.light_workers, memory_limit=memory, store_dir=settings.store_dir
-            ),
-            "lookup": QueryEngine(settings.dist_dir, size=1, memory_limit=memory, store_dir=settings.store_dir),
-        }
-        await asyncio.gather(*(e.start() for e in engines.values()))
-        app.state.engines = engines
+        service = QueryService(settings, str(manifest["version"]))
+        await service.start()
+        app.state.service = service
+        flusher = asyncio.get_running_loop().create_task(_flush_access_log())
         try:
             yield
         finally:
-            await asyncio.gather(*(e.close() for e in engines.values()))
+            flusher.cancel()
+            await service.close()
+            for handler in log.handlers:
+                handler.flush()
 
     app = FastAPI(
         title="Tokyo SME Policy Knowledge Graph",
@@ -169,44 +201,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.manifest = manifest
     app.state.version = str(manifest["version"])
     app.state.registry = registry
-    app.state.running = {}  # client address → queries running or waiting
-    app.state.cache = ResultCache()
-
-    @app.middleware("http")
-    async def basics(request: Request, call_next):
-        start = time.perf_counter()
-        is_read = request.method in ("GET", "HEAD") and not request.url.path.startswith(("/static/", "/healthz"))
-        etag = etag_for(request, app.state.version) if is_read else None
-        if etag and etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-            response: Response = Response(status_code=304, headers={"ETag": etag})
-        else:
-            response = await call_next(request)
-            if etag and response.status_code == 200 and "etag" not in response.headers:
-                response.headers["ETag"] = etag
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", "public, max-age=60" if is_read else "no-store")
-        response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding, Origin"
-        log.info(
-            json.dumps(
-                {
-                    "client": request.client.host if request.client else None,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - start) * 1000, 1),
-                    "query_ms": response.headers.get("X-KG-Query-Ms"),
-                    "rows": response.headers.get("X-KG-Rows"),
-                },
-                # ASCII escapes keep one record per line for any line splitter
-                # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
-                ensure_ascii=True,
-            )
-        )
-        return response
 
     from .routes_dumps import router as dumps_router
     from .routes_pages import router as pages_router
@@ -221,9 +215,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": app.state.version, "triples": app.state.manifest["triples"]})
+        workers, restarts = worker_summary(app.state.service)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": app.state.version,
+                "triples": app.state.manifest["triples"],
+                "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                "workers": workers,
+                "worker_restarts": restarts,
+            }
+        )
+
+    # A plain Starlette route, first in line: liveness checks need no validation or dependencies.
+    app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"], include_in_schema=False))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Counters in the Prometheus text format."""
+        values = app.state.service.metrics()
+        lines = [f"{name} {value:g}" for name, value in sorted(values.items())]
+        return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
 
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(
@@ -235,16 +248,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-KG-Rows", "X-KG-Truncated", "X-KG-Row-Limit", "X-KG-Query-Ms"],
         max_age=600,
     )
-    app.add_middleware(BodyLimit, limit=settings.max_query_bytes)
-    app.add_middleware(HeadAsGet)
+    app.add_middleware(Edge, state=app.state, limit=settings.max_query_bytes)
     return app
+
+
+async def _flush_access_log(every: float = 0.2) -> None:
+    """Write buffered access-log records out a few times a second (one write, not one per request)."""
+    while True:
+        await asyncio.sleep(every)
+        for handler in log.handlers:
+            handler.flush()
+
+
+def configure_logging() -> None:
+    """Access log: one JSON record per line on stderr, buffered and flushed by the server every 0.2 s."""
+    import logging.handlers
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    target = logging.StreamHandler(sys.stderr)
+    target.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers = [logging.handlers.MemoryHandler(4096, flushLevel=logging.WARNING, target=target)]
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def run(settings: Settings) -> None:
     """Serve with uvicorn on the configured host and port."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     app = create_app(settings)
     print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, server_header=False, access_log=False, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop=settings.loop,
+        http=settings.http,
+        server_header=False,
+        access_log=False,
+        log_level="warning",
+        log_config=None,  # uvicorn's dictConfig would close the access log's handlers
+    )

@@ -10,16 +10,9 @@ from fastapi.responses import PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
-from ..engine import (
-    EngineUnavailable,
-    QueryError,
-    QueryRefused,
-    QueryRequest,
-    QueryResult,
-    TooManyQueries,
-    forbidden_keyword,
-)
 from ..namespaces import DEFAULT_BASE
+from ..query_shape import forbidden_keyword
+from ..query_types import QueryError, QueryRefused, QueryRequest, QueryResult
 
 HERE = Path(__file__).parent
 
@@ -74,33 +67,6 @@ _UPDATE_RE = re.compile(
 )
 
 
-class ResultCache:
-    """A small LRU of serialized results; keys include the dataset version, so it never serves stale data."""
-
-    def __init__(self, size: int = 512):
-        from collections import OrderedDict
-
-        self.size = size
-        self._items: OrderedDict[tuple, QueryResult] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple) -> QueryResult | None:
-        item = self._items.get(key)
-        if item is None:
-            self.misses += 1
-            return None
-        self._items.move_to_end(key)
-        self.hits += 1
-        return item
-
-    def put(self, key: tuple, value: QueryResult) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-
 def check_read_only(query: str) -> None:
     """Refuse updates and federated queries before anything runs (403)."""
     if _UPDATE_RE.match(query):
@@ -111,6 +77,9 @@ def check_read_only(query: str) -> None:
     word = forbidden_keyword(query)
     if word:
         raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
+
+
+LANES = {"sparql": "sparql", "light": "saved", "saved": "saved", "lookup": "lookup"}
 
 
 async def execute(
@@ -124,12 +93,13 @@ async def execute(
     max_rows: int | None = None,
     lane: str = "sparql",
 ) -> QueryResult:
-    """Run ``query`` through the engine of ``lane`` (sparql | light) with the configured limits."""
+    """Run ``query`` through the query service with the configured limits.
+
+    ``lane`` says whose query it is: ``sparql`` (anyone's text), ``light``/``saved`` (a saved
+    query), ``lookup`` (an entity page); the service decides where it runs. The result's
+    ``cache`` says whether the answer cache served it.
+    """
     settings = request.app.state.settings
-    check_read_only(query)
-    engine = getattr(request.app.state, "engines", {}).get(lane)
-    if engine is None:
-        raise EngineUnavailable("the query engine is not running")
     req = QueryRequest(
         query=query,
         accept=accept,
@@ -139,26 +109,10 @@ async def execute(
         max_rows=max_rows or settings.max_rows,
     )
     client = request.client.host if request.client else "?"
-    running: dict[str, int] = request.app.state.running
-    if running.get(client, 0) >= settings.per_client:
-        raise TooManyQueries(
-            f"this client already has {settings.per_client} queries running "
-            "(KG_PER_CLIENT); retry when one has finished"
-        )
-    if sum(running.values()) >= settings.max_running:
-        raise TooManyQueries(f"the server is running {settings.max_running} queries (KG_MAX_RUNNING); retry shortly")
-    running[client] = running.get(client, 0) + 1
-    try:
-        return await engine.execute(req, settings.query_timeout)
-    finally:
-        running[client] -= 1
-        if not running[client]:
-            del running[client]
+    return await request.app.state.service.run(req, LANES[lane], client, check=check_read_only)
 
 
-def result_response(
-    result: QueryResult, request: Request, filename: str | None = None, cache: str | None = None
-) -> Response:
+def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
     """Return the HTTP response for a serialized result, with the limit headers."""
     settings = request.app.state.settings
     media = result.media_type
@@ -172,8 +126,8 @@ def result_response(
     }
     if result.truncated:
         headers["Warning"] = f'199 - "result cut at the row limit of {settings.max_rows}"'
-    if cache:
-        headers["X-KG-Cache"] = cache
+    if result.cache:
+        headers["X-KG-Cache"] = result.cache
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(content=result.body, media_type=media, headers=headers)

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from ..engine import QueryError
 from ..queries import ParameterError, SavedQuery
+from ..query_types import QueryError
 from ..results import term_to_tuple
 from .common import ERRORS, JSON_OR_HTML, error_response, execute, result_response, templates
 from .negotiation import UnknownFormat, prefers_html, requested_types
@@ -48,17 +48,10 @@ def _endpoint_for(q: SavedQuery):
             return PlainTextResponse(f"ParameterError: {exc}\n", status_code=400)
         html = prefers_html(types)
         accept = ["application/sparql-results+json"] if html else types
-        cache = request.app.state.cache
-        key = (q.name, tuple(sorted(bindings.items())), tuple(accept), request.app.state.version)
-        result = cache.get(key)
-        state = "hit"
-        if result is None:
-            state = "miss"
-            try:
-                result = await execute(request, q.text, accept, bindings=bindings, lane="light")
-            except QueryError as exc:
-                return error_response(exc)
-            cache.put(key, result)
+        try:
+            result = await execute(request, q.text, accept, bindings=bindings, lane="saved")
+        except QueryError as exc:
+            return error_response(exc)
         if html:
             doc = json.loads(result.body)
             return templates.TemplateResponse(
@@ -74,7 +67,7 @@ def _endpoint_for(q: SavedQuery):
                     "base": request.app.state.settings.base_iri,
                 },
             )
-        return result_response(result, request, cache=state)
+        return result_response(result, request)
 
     params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
     for p in q.params:

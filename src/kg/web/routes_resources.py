@@ -12,8 +12,8 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from ..engine import QueryError, QueryResult
 from ..namespaces import KGO, PREFIXES
+from ..query_types import QueryError, QueryResult
 from . import entity_rdf
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import UnknownFormat, choose_rdf, preferred_language, prefers_html, requested_types
@@ -147,14 +147,8 @@ def _related_queries(request: Request, iri: str, types: set[str]) -> list[dict[s
 
 
 async def _cached(request: Request, query: str, accept: list[str]) -> QueryResult:
-    """Run a lookup on its own lane; answers are cached per dataset version."""
-    cache = request.app.state.cache
-    key = ("lookup", query, tuple(accept), request.app.state.version)
-    result = cache.get(key)
-    if result is None:
-        result = await execute(request, query, accept, lane="lookup")
-        cache.put(key, result)
-    return result
+    """Run a lookup of one entity (the query service caches answers per dataset version)."""
+    return await execute(request, query, accept, lane="lookup")
 
 
 async def _entity(request: Request, path: str, format: str | None) -> Response:
@@ -282,4 +276,15 @@ async def ontology(request: Request, format: str | None = None, version: str | N
 
 @router.get("/shapes", summary="The SHACL shapes (HTML or Turtle)", responses=RDF_OR_HTML)
 async def shapes(request: Request, format: str | None = None) -> Response:
+    return _document(request, "shapes", format)
+
+
+@router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
+async def shapes_version(version: str, request: Request, format: str | None = None) -> Response:
+    from ..shapes import SHAPES_FILE, read_version
+
+    path = request.app.state.settings.ontology_dir / SHAPES_FILE
+    current, _ = read_version(Graph().parse(path, format="turtle"))
+    if version != current:
+        return PlainTextResponse(f"this server has shapes version {current}, not {version}\n", status_code=404)
     return _document(request, "shapes", format)

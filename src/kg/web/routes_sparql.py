@@ -10,8 +10,8 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from ..engine import QueryError, QuerySyntaxError
 from ..namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, SD, rebase
+from ..query_types import QueryError, QuerySyntaxError
 from .common import ERRORS, error_response, execute, result_response
 from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
 

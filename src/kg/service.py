@@ -1,0 +1,322 @@
+"""The query service: one interface for every answer, whatever computes it.
+
+It decides where a query runs and holds the one answer cache:
+
+- ``lookup`` (entity pages) and ``saved`` (saved queries with parameters bound as RDF terms):
+  queries we wrote, whose cost we know; they run in the server process on the embedded store,
+  in a thread (pyoxigraph releases the GIL while it evaluates, so the event loop keeps going).
+- ``sparql`` (anyone's query text): a bounded lookup (``query_shape.is_bounded_lookup``, and
+  only while the store's largest out-degree keeps it small) runs inline in the server process;
+  everything else runs in worker processes, where the deadline kills it. There are two worker
+  lanes: a query whose *shape* (``query_shape.shape_of``: the text without its literals, IRIs,
+  numbers, variable names and comments) was seen to run longer than ``KG_LONG_QUERY_SECONDS``
+  or to hit the deadline goes to the long lane, so repeated heavy queries cannot take the
+  workers that everybody else's short queries need.
+- with ``KG_BACKEND`` every query goes to the remote store.
+
+Answers are serialized bytes (``QueryResult``). The cache is bounded in bytes and keyed by
+dataset version, query, media types, dataset parameters, bindings and row limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import results
+from .engine import Rerouted, WorkerPool
+from .query_shape import MAX_PATTERNS, is_bounded_lookup, shape_of
+from .query_types import (
+    EngineUnavailable,
+    QueryError,
+    QueryRequest,
+    QueryResult,
+    QuerySyntaxError,
+    TooManyQueries,
+)
+from .settings import Settings
+
+KINDS = ("sparql", "saved", "lookup")
+INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
+LONG_SHAPES_KEPT = 4096
+
+
+class AnswerCache:
+    """An LRU of serialized answers bounded by their total size in bytes."""
+
+    def __init__(self, max_bytes: int, max_item_bytes: int | None = None):
+        self.max_bytes = max_bytes
+        self.max_item_bytes = max_item_bytes if max_item_bytes is not None else max(max_bytes // 8, 1)
+        self._items: OrderedDict[tuple, QueryResult] = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple) -> QueryResult | None:
+        item = self._items.get(key)
+        if item is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return item
+
+    def put(self, key: tuple, value: QueryResult) -> None:
+        size = len(value.body)
+        if size > self.max_item_bytes:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old.body)
+        self._items[key] = value
+        self.bytes += size
+        while self.bytes > self.max_bytes and self._items:
+            _, dropped = self._items.popitem(last=False)
+            self.bytes -= len(dropped.body)
+
+
+@dataclass
+class Counters:
+    inline: int = 0
+    thread: int = 0
+    worker: int = 0
+    long: int = 0
+    remote: int = 0
+
+
+class QueryService:
+    """Runs queries with the configured limits, wherever they should run, and caches answers."""
+
+    def __init__(self, settings: Settings, version: str):
+        self.settings = settings
+        self.version = version
+        self.cache = AnswerCache(settings.cache_mb * 2**20)
+        self.running: dict[str, int] = {}  # client address → queries running or waiting
+        self.counters = Counters()
+        self.store = None
+        self.pool: WorkerPool | None = None
+        self.long_pool: WorkerPool | None = None
+        self.long_shapes: OrderedDict[str, None] = OrderedDict()
+        self.remote = None
+        self.lookup_patterns = 0  # how many anchored patterns a bounded lookup may have to run inline
+        self.started = time.time()
+
+    async def start(self) -> None:
+        """Open the store (or the remote backend) and start the worker pool."""
+        settings = self.settings
+        if settings.backend:
+            from .remote import RemoteEngine
+
+            self.remote = RemoteEngine(settings.backend)
+            await self.remote.start()
+            return
+        from .store import ensure_store, open_store
+
+        store_dir = Path(settings.store_dir) if settings.store_dir else None
+        if store_dir is not None:  # check or rebuild the on-disk store once, before workers open it
+            await asyncio.to_thread(ensure_store, settings.dist_dir, store_dir)
+        self.store = await asyncio.to_thread(open_store, settings.dist_dir, store_dir)
+        self.lookup_patterns = await asyncio.to_thread(self._inline_patterns)
+        memory = settings.worker_memory_mb * 2**20
+        # Ad-hoc queries run below the server's priority (pages, lookups, saved queries), long ones lowest.
+        self.pool = WorkerPool(
+            settings.dist_dir, size=settings.workers, memory_limit=memory, nice=5, store_dir=settings.store_dir
+        )
+        self.long_pool = WorkerPool(
+            settings.dist_dir, size=settings.long_workers, memory_limit=memory, nice=15, store_dir=settings.store_dir
+        )
+        await asyncio.gather(self.pool.start(), self.long_pool.start())
+
+    def _inline_patterns(self) -> int:
+        """Return how many anchored patterns keep a lookup within INLINE_ROW_BUDGET on this store."""
+        answer = self.store.query(  # type: ignore[union-attr]
+            "SELECT (MAX(?n) AS ?most) WHERE { SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s }",
+            use_default_graph_as_union=True,
+        )
+        most = next(iter(answer))["most"]
+        degree = max(1, int(most.value)) if most is not None else 1
+        patterns = 0
+        while patterns < MAX_PATTERNS and degree ** (patterns + 1) <= INLINE_ROW_BUDGET:
+            patterns += 1
+        return patterns
+
+    async def close(self) -> None:
+        """Stop the workers and the remote client."""
+        for pool in (self.pool, self.long_pool):
+            if pool is not None:
+                await pool.close()
+        if self.remote is not None:
+            await self.remote.close()
+
+    def where(self, request: QueryRequest, kind: str) -> str:
+        """Return where ``request`` would run: remote | inline | thread | worker | long."""
+        if self.remote is not None:
+            return "remote"
+        if kind in ("saved", "lookup"):
+            return "thread"
+        if self.lookup_patterns and is_bounded_lookup(request.query, self.lookup_patterns):
+            return "inline"
+        return "long" if shape_of(request.query) in self.long_shapes else "worker"
+
+    def _remember_long(self, shape: str) -> None:
+        self.long_shapes[shape] = None
+        self.long_shapes.move_to_end(shape)
+        while len(self.long_shapes) > LONG_SHAPES_KEPT:
+            self.long_shapes.popitem(last=False)
+
+    async def run(
+        self,
+        request: QueryRequest,
+        kind: str = "sparql",
+        client: str = "?",
+        check: Callable[[str], None] | None = None,
+    ) -> QueryResult:
+        """Answer ``request`` from the cache or by running it; the result says where (``where``, ``cache``).
+
+        ``check`` (e.g. read-only, no SERVICE) runs only when the cache has no answer: a cached
+        answer was checked when it was computed.
+        """
+        key = (self.version, kind, *request.cache_key())
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached  # stored as it is served from the cache
+        if check is not None:
+            check(request.query)
+        where = self.where(request, kind)
+        if where == "inline":  # cheaper than any hand-off; bounded, so the loop is held for microseconds
+            result = self._run_inline(request)
+            self.counters.inline += 1
+        else:
+            result = await self._run_limited(request, where, client)
+        self.cache.put(key, _with(result, cache="hit"))
+        return _with(result, cache="miss")
+
+    def _run_inline(self, request: QueryRequest) -> QueryResult:
+        try:
+            result = results.execute(self.store, request)  # type: ignore[arg-type]
+        except SyntaxError as exc:
+            raise QuerySyntaxError(str(exc)) from None
+        return _with(result, where="inline")
+
+    async def _run_limited(self, request: QueryRequest, where: str, client: str) -> QueryResult:
+        settings = self.settings
+        running = self.running
+        if running.get(client, 0) >= settings.per_client:
+            raise TooManyQueries(
+                f"this client already has {settings.per_client} queries running "
+                "(KG_PER_CLIENT); retry when one has finished"
+            )
+        if sum(running.values()) >= settings.max_running:
+            raise TooManyQueries(
+                f"the server is running {settings.max_running} queries (KG_MAX_RUNNING); retry shortly"
+            )
+        running[client] = running.get(client, 0) + 1
+        try:
+            if where == "remote":
+                self.counters.remote += 1
+                return _with(await self.remote.execute(request, settings.query_timeout), where="remote")  # type: ignore[union-attr]
+            if where == "thread":
+                self.counters.thread += 1
+                return await self._run_thread(request)
+            if self.pool is None or self.long_pool is None:
+                raise EngineUnavailable("the query engine is not running")
+            return await self._run_in_workers(request, where)
+        finally:
+            running[client] -= 1
+            if not running[client]:
+                del running[client]
+
+    async def _run_in_workers(self, request: QueryRequest, where: str) -> QueryResult:
+        """Run on the short-query lane, or on the long one for shapes seen to run long.
+
+        A shape is marked long as soon as one of its queries has run ``long_query_seconds``
+        (not only when it ends), and a request still waiting for a short-lane worker is sent to
+        the long lane if its shape was marked meanwhile.
+        """
+        settings = self.settings
+        shape = shape_of(request.query)
+        start = time.monotonic()
+        if where == "worker":
+            loop = asyncio.get_running_loop()
+            mark: asyncio.TimerHandle | None = None
+
+            def admit() -> bool:  # a short-lane worker is free: is this still a short shape?
+                nonlocal mark
+                if shape in self.long_shapes:
+                    return False
+                mark = loop.call_later(settings.long_query_seconds, self._remember_long, shape)
+                return True
+
+            try:
+                self.counters.worker += 1
+                return await self.pool.execute(request, settings.query_timeout, admit=admit)  # type: ignore[union-attr]
+            except Rerouted:
+                self.counters.worker -= 1
+            finally:
+                if mark is not None:
+                    mark.cancel()
+        self.counters.long += 1
+        remaining = settings.query_timeout - (time.monotonic() - start)
+        return _with(await self.long_pool.execute(request, remaining), where="long")  # type: ignore[union-attr]
+
+    async def _run_thread(self, request: QueryRequest) -> QueryResult:
+        try:
+            result = await asyncio.to_thread(results.execute, self.store, request)  # type: ignore[arg-type]
+        except SyntaxError as exc:
+            raise QuerySyntaxError(str(exc)) from None
+        except QueryError:
+            raise
+        return _with(result, where="thread")
+
+    def metrics(self) -> dict[str, float]:
+        """Return counters for /metrics (name → value)."""
+        out: dict[str, float] = {
+            "kg_cache_hits_total": self.cache.hits,
+            "kg_cache_misses_total": self.cache.misses,
+            "kg_cache_bytes": self.cache.bytes,
+            "kg_cache_entries": len(self.cache),
+            "kg_queries_inline_total": self.counters.inline,
+            "kg_queries_thread_total": self.counters.thread,
+            "kg_queries_worker_total": self.counters.worker,
+            "kg_queries_long_total": self.counters.long,
+            "kg_long_query_shapes": len(self.long_shapes),
+            "kg_queries_remote_total": self.counters.remote,
+            "kg_queries_running": sum(self.running.values()),
+            "kg_uptime_seconds": round(time.time() - self.started, 1),
+        }
+        pools = [p for p in (self.pool, self.long_pool) if p is not None]
+        if pools:
+            stats = [p.stats for p in pools]
+            out.update(
+                {
+                    "kg_workers": sum(len(p.pids()) for p in pools),
+                    "kg_worker_restarts_total": sum(s.restarts for s in stats),
+                    "kg_worker_deaths_total": sum(s.deaths for s in stats),
+                    "kg_worker_timeouts_total": sum(s.timeouts for s in stats),
+                    "kg_worker_answers_total": sum(s.answered for s in stats),
+                    "kg_worker_transfers_in_flight": sum(len(s.transfers) for s in stats),
+                    "kg_worker_transfer_bytes_pending": sum(
+                        t.total - t.received for s in stats for t in s.transfers.values()
+                    ),
+                }
+            )
+        return out
+
+
+def worker_summary(service: QueryService) -> tuple[int, int]:
+    """Return (live worker processes, restarts so far) over both lanes."""
+    pools = [p for p in (service.pool, service.long_pool) if p is not None]
+    return sum(len(p.pids()) for p in pools), sum(p.restarts for p in pools)
+
+
+def _with(result: QueryResult, **changes: object) -> QueryResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
