@@ -35,16 +35,19 @@ def test_a_changed_shape_without_new_version_is_caught(settings, tmp_path):
     with pytest.raises(ShapesVersionError) as caught:
         check(folder)
     assert "make shapes-version VERSION=" in str(caught.value) and "did not" in str(caught.value)
-    # ... and the command it names fixes it
-    result = subprocess.run([sys.executable, "-m", "kg.cli", "shapes", "--set-version", "1.0.1"], cwd=tmp_path,
+    # ... and the command it names fixes it (with the next patch version after the current one)
+    current, _ = check(settings.ontology_dir)
+    major, minor, patch = (int(x) for x in current.split("."))
+    new = f"{major}.{minor}.{patch + 1}"
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "shapes", "--set-version", new], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300, env={"KG_ONTOLOGY_DIR": str(folder),
                                                                              "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    assert check(folder) == ("1.0.1", f"{SHAPES}/1.0.1")
+    assert check(folder) == (new, f"{SHAPES}/{new}")
     g = Graph().parse(folder / SHAPES_FILE)
-    assert g.value(URIRef(SHAPES), OWL.versionIRI) == URIRef(f"{SHAPES}/1.0.1")
+    assert g.value(URIRef(SHAPES), OWL.versionIRI) == URIRef(f"{SHAPES}/{new}")
     with pytest.raises(ShapesVersionError):
-        set_version(folder, "1.0.1")  # a version is never reused
+        set_version(folder, new)  # a version is never reused
 
 
 def test_digest_ignores_layout_and_version_triples(settings):

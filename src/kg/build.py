@@ -18,24 +18,35 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, TIME, VOID, XSD
 
-from . import __version__
+from . import FIRST_RELEASE_DATE, RELEASE_DATE, __version__
 from .mapping import map_records
 from .metadata import METADATA_FILE, read_schema
 from .namespaces import (
     CC_BY,
     DATASET_IRI,
+    DCAT_AP_3,
     DEFAULT_BASE,
+    EU_ACCESS_RIGHT,
+    EU_FILE_TYPE,
+    EU_FREQUENCY,
+    EU_LANGUAGE,
+    EU_THEME,
     GRAPH_DATA,
     GRAPH_INFERRED,
     GRAPH_ONTOLOGY,
+    IANA_MEDIA,
     ID,
     KGO,
     ONTOLOGY_IRI,
     PREFIXES,
     SD,
+    SHAPES_IRI,
+    SPARQL_PROTOCOL,
     SPDX,
+    VCARD,
+    entity,
     rebase,
 )
 from .reason import infer
@@ -54,6 +65,13 @@ DUMP_FILES = {  # file → (media type, description)
 NOT_RDF = ("context.jsonld", "tables.zip")  # distributions that are not RDF dumps (no void:dataDump)
 TABLES_FOLDER = "tokyo-sme-kg-tables"  # the one folder inside tables.zip
 CSVW_SPEC = URIRef("http://www.w3.org/TR/tabular-metadata/")
+VOID_FILE = ("text/turtle", "Dataset description (VoID + DCAT-AP 3.0.0), Turtle")
+DESCRIPTION = {
+    "ja": "東京都の中小企業政策の知識グラフ。根拠法令、基本構想と地域産業資源、区市町村、計画、事業と予算を"
+    "五つの行政文書から収録する。",
+    "en": "Legal bases, the basic concept and regional industrial resources, municipalities, plans, "
+    "programs and budgets of small-business policy in Tokyo, from five government documents.",
+}
 MANIFEST = "manifest.json"
 DCAT3_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3 term, not in rdflib's DCAT
 
@@ -235,32 +253,108 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     return manifest
 
 
+KEYWORDS = {
+    "ja": ("中小企業", "中小企業政策", "地域産業資源", "地域産業活性化計画", "東京都", "区市町村", "ナレッジグラフ"),
+    "en": ("small and medium-sized enterprises", "SME policy", "regional industrial resources",
+           "regional industry revitalization plans", "Tokyo", "municipalities", "knowledge graph"),
+}
+EU_FILE_TYPES = {  # media type → EU file-type authority code, for dct:format
+    "text/turtle": "RDF_TURTLE",
+    "application/n-triples": "RDF_N_TRIPLES",
+    "application/ld+json": "JSON_LD",
+    "application/trig": "RDF_TRIG",
+    "application/zip": "ZIP",
+}
+
+
+def _typed(g: Graph, node: URIRef, *classes: URIRef, label: str | None = None) -> URIRef:
+    """Type ``node`` with ``classes`` (DCAT-AP checks the class of every value) and return it."""
+    for cls in classes:
+        g.add((node, RDF.type, cls))
+    if label:
+        g.add((node, RDFS.label, Literal(label, lang="en")))
+    return node
+
+
+def _temporal_bounds(data: Graph) -> tuple[str, str] | None:
+    """Return the first and last day of the periods the data describes (OWL-Time instants)."""
+    days = sorted(str(o) for o in data.objects(None, TIME.inXSDDate))
+    return (days[0], days[-1]) if days else None
+
+
+def _agents(g: Graph, ds: URIRef, url: str) -> tuple[URIRef, URIRef]:
+    """Add the publisher (this project) and its contact point; return both."""
+    publisher = URIRef(f"{ds}#publisher")
+    _typed(g, publisher, FOAF.Agent, FOAF.Organization)
+    g.add((publisher, FOAF.name, Literal("東京都中小企業政策ナレッジグラフ プロジェクト", lang="ja")))
+    g.add((publisher, FOAF.name, Literal("Tokyo SME Policy Knowledge Graph project", lang="en")))
+    g.add((publisher, FOAF.homepage, _typed(g, URIRef(f"{url}/"), FOAF.Document)))
+    contact = URIRef(f"{ds}#contact")
+    _typed(g, contact, VCARD.Kind, VCARD.Organization)
+    g.add((contact, VCARD.fn, Literal("Tokyo SME Policy Knowledge Graph project", lang="en")))
+    g.add((contact, VCARD.hasURL, _typed(g, URIRef(f"{url}/"), RDFS.Resource)))
+    return publisher, contact
+
+
+def _rights(g: Graph) -> tuple[URIRef, URIRef]:
+    """Return the licence (typed dct:LicenseDocument) and the access rights (public)."""
+    licence = _typed(g, CC_BY, DCTERMS.LicenseDocument, label="Creative Commons Attribution 4.0 International")
+    public = _typed(g, EU_ACCESS_RIGHT.PUBLIC, DCTERMS.RightsStatement, label="public")
+    return licence, public
+
+
 def void_graph(
     settings: Settings, counts: dict[str, int], files: dict[str, dict[str, object]], version: str, data: Graph
 ) -> Graph:
-    """Return the VoID + DCAT description of the dataset (IRIs only, no blank nodes)."""
+    """Return the VoID + DCAT description of the dataset (IRIs only, no blank nodes).
+
+    It conforms to the DCAT-AP 3.0.0 shapes with and without RDFS inference: every value whose
+    range is a class is typed with that class (tests/test_dcat_ap.py checks both).
+    """
     base, url = settings.base_iri, settings.server_url
     g = Graph()
     _bind(g, base)
-    g.bind("spdx", SPDX)
+    for prefix, ns in (("spdx", SPDX), ("vcard", VCARD)):
+        g.bind(prefix, ns)
     ds = URIRef(rebase(str(DATASET_IRI), base))
     endpoint = URIRef(f"{url}/sparql")
+    publisher, contact = _agents(g, ds, url)
+    licence, public = _rights(g)
     g.add((ds, RDF.type, VOID.Dataset))
     g.add((ds, RDF.type, DCAT.Dataset))
     g.add((ds, DCTERMS.title, Literal("東京都中小企業政策ナレッジグラフ", lang="ja")))
     g.add((ds, DCTERMS.title, Literal("Tokyo SME Policy Knowledge Graph", lang="en")))
-    g.add(
-        (
-            ds,
-            DCTERMS.description,
-            Literal(
-                "Legal bases, the basic concept and regional industrial resources, municipalities, plans, "
-                "programs and budgets of small-business policy in Tokyo, from five government documents.",
-                lang="en",
-            ),
-        )
-    )
-    g.add((ds, DCTERMS.license, CC_BY))
+    g.add((ds, DCTERMS.description, Literal(DESCRIPTION["ja"], lang="ja")))
+    g.add((ds, DCTERMS.description, Literal(DESCRIPTION["en"], lang="en")))
+    for lang, words in KEYWORDS.items():
+        for word in words:
+            g.add((ds, DCAT.keyword, Literal(word, lang=lang)))
+    g.add((ds, DCTERMS.license, licence))
+    g.add((ds, DCTERMS.accessRights, public))
+    g.add((ds, DCTERMS.publisher, publisher))
+    g.add((ds, DCTERMS.creator, publisher))
+    g.add((ds, DCAT.contactPoint, contact))
+    g.add((ds, DCAT.landingPage, URIRef(f"{url}/")))
+    g.add((ds, DCTERMS.issued, Literal(FIRST_RELEASE_DATE, datatype=XSD.date)))
+    g.add((ds, DCTERMS.modified, Literal(RELEASE_DATE, datatype=XSD.date)))
+    g.add((ds, DCTERMS.conformsTo, _typed(g, URIRef(rebase(str(SHAPES_IRI), base)), DCTERMS.Standard,
+                                           label="SHACL shapes of the Tokyo SME Policy Knowledge Graph")))
+    g.add((ds, DCTERMS.accrualPeriodicity, _typed(g, EU_FREQUENCY.IRREG, DCTERMS.Frequency, label="irregular")))
+    for code in ("JPN", "ENG"):
+        g.add((ds, DCTERMS.language, _typed(g, EU_LANGUAGE[code], DCTERMS.LinguisticSystem)))
+    for code, label in (("ECON", "Economy and finance"), ("GOVE", "Government and public sector")):
+        g.add((ds, DCAT.theme, _typed(g, EU_THEME[code], SKOS.Concept)))
+        g.add((EU_THEME[code], SKOS.prefLabel, Literal(label, lang="en")))
+    tokyo = URIRef(rebase(str(entity("prefecture", "130001")), base))
+    g.add((ds, DCTERMS.spatial, _typed(g, tokyo, DCTERMS.Location)))
+    g.add((tokyo, RDFS.label, Literal("東京都", lang="ja")))
+    g.add((tokyo, RDFS.label, Literal("Tokyo", lang="en")))
+    bounds = _temporal_bounds(data)
+    if bounds:
+        period = _typed(g, URIRef(f"{ds}#temporal"), DCTERMS.PeriodOfTime)
+        g.add((period, DCAT.startDate, Literal(bounds[0], datatype=XSD.date)))
+        g.add((period, DCAT.endDate, Literal(bounds[1], datatype=XSD.date)))
+        g.add((ds, DCTERMS.temporal, period))
     g.add((ds, OWL.versionInfo, Literal(version)))
     g.add((ds, DCAT3_VERSION, Literal(version)))
     g.add((ds, VOID.triples, Literal(sum(counts.values()), datatype=XSD.integer)))
@@ -275,9 +369,17 @@ def void_graph(
     service = URIRef(f"{url}/sparql#service")
     g.add((service, RDF.type, DCAT.DataService))
     g.add((service, RDF.type, SD.Service))
-    g.add((service, DCAT.endpointURL, endpoint))
+    g.add((service, DCAT.endpointURL, _typed(g, endpoint, RDFS.Resource)))
+    g.add((service, DCAT.endpointDescription, endpoint))  # GET /sparql without a query: the sd: description
     g.add((service, DCAT.servesDataset, ds))
     g.add((service, DCTERMS.title, Literal("SPARQL endpoint", lang="en")))
+    g.add((service, DCTERMS.description, Literal("Read-only SPARQL 1.1 query endpoint over the dataset.", lang="en")))
+    g.add((service, DCTERMS.conformsTo, _typed(g, SPARQL_PROTOCOL, DCTERMS.Standard,
+                                                label="SPARQL 1.1 Protocol")))
+    g.add((service, DCTERMS.license, licence))
+    g.add((service, DCTERMS.accessRights, public))
+    g.add((service, DCTERMS.publisher, publisher))
+    g.add((service, DCAT.contactPoint, contact))
     g.add((ds, DCAT.accessService, service))
     for name, graph_iri in (("ontology", GRAPH_ONTOLOGY), ("data", GRAPH_DATA), ("inferred", GRAPH_INFERRED)):
         sub = URIRef(rebase(str(graph_iri), base))
@@ -286,26 +388,37 @@ def void_graph(
         g.add((sub, DCTERMS.title, Literal(f"{name} graph", lang="en")))
         g.add((sub, VOID.triples, Literal(counts[name], datatype=XSD.integer)))
         g.add((sub, SD.name, sub))
-    for name, info in files.items():
-        dump = URIRef(f"{url}/dumps/{name}")
-        dist = URIRef(f"{rebase(str(DATASET_IRI), base)}/distribution/{name}")
-        checksum = URIRef(f"{dist}#checksum")
-        if name not in NOT_RDF:
+    described = {**files, "void.ttl": {"media_type": "text/turtle"}}  # void.ttl cannot hold its own checksum
+    for name, info in described.items():
+        dump = _typed(g, URIRef(f"{url}/dumps/{name}"), RDFS.Resource)
+        dist = URIRef(f"{ds}/distribution/{name}")
+        media = str(info["media_type"])
+        if name not in (*NOT_RDF, "void.ttl"):
             g.add((ds, VOID.dataDump, dump))
-        if name == "tables.zip":
-            g.add((dist, DCTERMS.conformsTo, CSVW_SPEC))
         g.add((ds, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
-        g.add((dist, DCTERMS.title, Literal(DUMP_FILES[name][1], lang="en")))
+        g.add((dist, DCTERMS.title, Literal(DUMP_FILES.get(name, VOID_FILE)[1], lang="en")))
         g.add((dist, DCAT.downloadURL, dump))
         g.add((dist, DCAT.accessURL, dump))
-        g.add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{info['media_type']}")))
+        g.add((dist, DCAT.mediaType, _typed(g, URIRef(IANA_MEDIA + media), DCTERMS.MediaType,
+                                            DCTERMS.MediaTypeOrExtent)))
+        g.add((dist, DCTERMS["format"], _typed(g, EU_FILE_TYPE[EU_FILE_TYPES[media]], DCTERMS.MediaTypeOrExtent)))
+        g.add((dist, DCTERMS.license, licence))
+        g.add((dist, DCTERMS.accessRights, public))
+        g.add((dist, DCTERMS.modified, Literal(RELEASE_DATE, datatype=XSD.date)))
+        if name == "void.ttl":
+            g.add((dist, DCTERMS.conformsTo, _typed(g, DCAT_AP_3, DCTERMS.Standard, label="DCAT-AP 3.0.0")))
+            continue
+        if name == "tables.zip":
+            g.add((dist, DCTERMS.conformsTo, _typed(g, CSVW_SPEC, DCTERMS.Standard,
+                                                    label="Metadata Vocabulary for Tabular Data (CSV on the Web)")))
+        checksum = URIRef(f"{dist}#checksum")
         g.add((dist, DCAT.byteSize, Literal(info["bytes"], datatype=XSD.nonNegativeInteger)))
-        g.add((dist, DCTERMS.license, CC_BY))
         g.add((dist, SPDX.checksum, checksum))
         g.add((checksum, RDF.type, SPDX.Checksum))
-        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        g.add((checksum, SPDX.algorithm, _typed(g, SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)))
         g.add((checksum, SPDX.checksumValue, Literal(info["sha256"], datatype=XSD.hexBinary)))
+    g.add((ds, DCTERMS.conformsTo, DCAT_AP_3))  # the description of the dataset follows DCAT-AP 3.0.0
     g.add((ds, RDFS.seeAlso, URIRef(rebase(str(ONTOLOGY_IRI), base))))
     return g
 

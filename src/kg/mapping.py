@@ -53,7 +53,9 @@ MEASURE_CLASS = {
     "sub-area": KGO.SubArea,
     "related-measure": KGO.RelatedMeasure,
 }
+LEGAL_BASIS_CLASS = {"act": KGO.Act, "provision": KGO.Provision, "bill": KGO.Bill}
 REFERENCE_LIST = entity("source", "ref")
+REFERENCE_FILE = "tokyo_municipalities.csv"  # the reference list is one file: it has no sections
 
 
 def canonical_decimal(value: object) -> str:
@@ -102,9 +104,9 @@ class MappingContext:
         self.add(s, RDFS.label, en, lang="en")
 
     def describe(self, s: URIRef, row: Row) -> None:
-        """Add ``dct:description`` from the row's description_ja / description_en columns."""
-        self.add(s, DCTERMS.description, row.get("description_ja"), lang="ja")
-        self.add(s, DCTERMS.description, row.get("description_en"), lang="en")
+        """Add ``kgo:summary`` (our own wording, never the document's) from description_ja / description_en."""
+        self.add(s, KGO.summary, row.get("description_ja"), lang="ja")
+        self.add(s, KGO.summary, row.get("description_en"), lang="en")
 
     def cite(self, s: URIRef, citations: Iterable[Citation]) -> None:
         """Link an entity to its source documents, with one qualified derivation per document."""
@@ -119,6 +121,8 @@ class MappingContext:
             self.g.add((citation, RDF.type, KGO.SourceCitation))
             self.g.add((citation, PROV.entity, source))
             for sec in secs:
+                if doc == "ref" and sec == REFERENCE_FILE:
+                    continue  # a file name, not a section heading (the list carries kgo:fileName)
                 self.g.add((citation, KGO.section, Literal(sec, lang="ja")))
 
     def links(self, s: URIRef, p: URIRef, targets: object, to: Callable[[object], URIRef]) -> None:
@@ -195,12 +199,13 @@ def map_sources(m: MappingContext) -> None:
         m.add(s, KGO.fileName, r["file"])
         m.add(s, KGO.publisherName, r.get("publisher_ja"), lang="ja")
         m.add(s, DCTERMS.issued, r.get("issued"), dtype=XSD.date)
-        m.add(s, DCTERMS.description, r.get("description_en"), lang="en")
+        m.add(s, KGO.summary, r.get("description_en"), lang="en")
     m.g.add((REFERENCE_LIST, RDF.type, PROV.Entity))
+    m.add(REFERENCE_LIST, KGO.fileName, REFERENCE_FILE)
     m.labels(REFERENCE_LIST, "東京都の区市町村一覧（参照表）", "Reference list of Tokyo's municipalities")
     m.add(
         REFERENCE_LIST,
-        DCTERMS.description,
+        KGO.summary,
         "Codes, names and readings from the CC0 list code4fukui/localgovjp, check digits recomputed.",
         lang="en",
     )
@@ -239,7 +244,7 @@ def map_municipalities(m: MappingContext) -> None:
 def map_legal_bases(m: MappingContext) -> None:
     for r in m.records.rows("legal_bases"):
         s = law(r["id"])
-        m.g.add((s, RDF.type, KGO.Act if r["kind"] == "act" else KGO.Provision))
+        m.g.add((s, RDF.type, LEGAL_BASIS_CLASS[str(r["kind"])]))
         m.labels(s, r["name_ja"], r["name_en"])
         m.add(s, SKOS.altLabel, r.get("short_name_ja"), lang="ja")
         m.add(s, KGO.lawNumber, r.get("law_number_ja"), lang="ja")

@@ -24,6 +24,15 @@ CV = Namespace("http://data.europa.eu/m8g/")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 VANN = Namespace("http://purl.org/vocab/vann/")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+EU_FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
+EU_LANGUAGE = Namespace("http://publications.europa.eu/resource/authority/language/")
+EU_ACCESS_RIGHT = Namespace("http://publications.europa.eu/resource/authority/access-right/")
+EU_FREQUENCY = Namespace("http://publications.europa.eu/resource/authority/frequency/")
+EU_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
+IANA_MEDIA = "https://www.iana.org/assignments/media-types/"
+DCAT_AP_3 = URIRef("https://semiceu.github.io/DCAT-AP/releases/3.0.0/")
+SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
 
 ESTAT_SAC = "http://data.e-stat.go.jp/lod/sac/C"
 EGOV_LAW = "https://laws.e-gov.go.jp/law/"

@@ -7,8 +7,8 @@ from collections import OrderedDict
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..engine import QueryError
 from ..queries import ParameterError
+from ..query_types import QueryError
 from .common import error_response, local_path, templates
 from .overview import all_views, page_language, saved_answer
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..engine import QueryError
 from ..namespaces import sparql_prefixes
+from ..query_types import QueryError
 from .common import templates
 from .overview import page_language, summary
+from .routes_dumps import schema_org_dataset
 from .routes_overview import router as overview_router
 
 router = APIRouter(include_in_schema=False)
@@ -59,5 +60,6 @@ async def query_page(request: Request) -> Response:
             "settings": request.app.state.settings,
             "lang": lang,
             "summary": held,
+            "schema_jsonld": schema_org_dataset(request),
         },
     )

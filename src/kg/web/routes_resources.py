@@ -12,13 +12,16 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from ..namespaces import PREFIXES
+from ..namespaces import KGO, PREFIXES
 from ..query_types import QueryError, QueryResult
+from . import entity_rdf
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
 from .overview import entity_picture, page_language
 
 router = APIRouter(tags=["Linked data"], responses=ERRORS)
+SUMMARY = str(KGO.summary)
+DESCRIPTION = "http://purl.org/dc/terms/description"
 SAFE_PATH = re.compile(r"^[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*$")
 
 
@@ -46,7 +49,8 @@ def _describe_select(iri: str) -> str:
     return f"""PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?dir ?s ?p ?o ?label ?graph WHERE {{
   {{ BIND ("out" AS ?dir) BIND ({node} AS ?s) GRAPH ?graph {{ {node} ?p ?o }} OPTIONAL {{ ?o rdfs:label ?label }} }}
-  UNION {{ BIND ("cite" AS ?dir) GRAPH ?graph {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?s), CONCAT(STR({node}), "#"))) }}
+  UNION {{ BIND ("cite" AS ?dir) GRAPH ?graph {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?s), CONCAT(STR({node}), "#")))
+           OPTIONAL {{ ?o rdfs:label ?label }} }}
   UNION {{ BIND ("in" AS ?dir) BIND ({node} AS ?o) GRAPH ?graph {{ ?s ?p {node} }}
            OPTIONAL {{ ?s rdfs:label ?label }} }}
 }}"""
@@ -63,7 +67,7 @@ def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]
     seen = set()
     for r in rows:
         o, s, label = r.get("o"), r.get("s"), r.get("label")
-        other = o if r["dir"]["value"] == "out" else s
+        other = s if r["dir"]["value"] == "in" else o
         if label and other:
             labels[other["value"]][label.get("xml:lang", "")] = label["value"]
     for r in rows:
@@ -81,10 +85,16 @@ def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]
             inc[p].append(_value(r["s"], labels, lang, base, inferred))
         else:
             cites[r["s"]["value"]][p].append(_value(r["o"], labels, lang, base, False))
-    for values in list(out.values()) + list(inc.values()):
+    cited = [vs for props in cites.values() for vs in props.values()]
+    for values in list(out.values()) + list(inc.values()) + cited:
         for v in values:
             if v["iri"] and not v["text"]:
                 v["text"] = _pick(labels.get(v["iri"], {}), lang) or curie(v["iri"])
+    summaries = {v["text"] for v in out.get(SUMMARY, [])}
+    if summaries and DESCRIPTION in out:  # kgo:summary ⊑ dct:description: drop its inferred copies
+        out[DESCRIPTION] = [v for v in out[DESCRIPTION] if not (v["inferred"] and v["text"] in summaries)]
+        if not out[DESCRIPTION]:
+            del out[DESCRIPTION]
     title = _pick(labels.get(iri, {}), lang) or curie(iri)
     return {
         "title": title,
@@ -189,12 +199,16 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
                 "application/ld+json, application/rdf+xml\n",
                 status_code=406,
             )
-        result = await _cached(request, _describe_construct(iri), [media])
+        writer = entity_rdf.WRITERS.get(media)
+        result = await _cached(request, _describe_construct(iri), ["application/n-triples"] if writer else [media])
     except QueryError as exc:
         return error_response(exc)
     if result.rows == 0:
         return PlainTextResponse(f"no resource {iri} in this dataset\n", status_code=404)
-    return result_response(result, request)
+    if writer is None:
+        return result_response(result, request)
+    body = writer(iri, entity_rdf.triples(result.body))
+    return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8", headers={"Vary": "Accept"})
 
 
 @router.get("/id/{path:path}", summary="Describe an entity (HTML or RDF by Accept)", responses=RDF_OR_HTML)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph, Literal, URIRef
@@ -55,6 +58,32 @@ def service_description(request: Request) -> Graph:
     return g
 
 
+READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted\n"
+_ERROR_AT = re.compile(r"\berror at (\d+):(\d+)")
+
+
+def _with_base(query: str, endpoint: str) -> str:
+    """Give the query the service-defined base IRI (SPARQL 1.1 Protocol 2.3: the endpoint).
+
+    The BASE line goes first; a BASE in the query itself comes later and wins, as the grammar says.
+    """
+    return f"BASE {ox.NamedNode(endpoint)}\n{query}"
+
+
+def _shift_error_lines(message: str) -> str:
+    """Report syntax error positions in the client's own text (without our added BASE line)."""
+    return _ERROR_AT.sub(lambda m: f"error at {max(1, int(m.group(1)) - 1)}:{m.group(2)}", message)
+
+
+def _one(values: list[str], name: str) -> str | None | Response:
+    """Return the single value of a parameter, None when absent, or a 400 when repeated."""
+    if len(values) > 1:
+        return PlainTextResponse(
+            f"the {name!r} parameter is given {len(values)} times; send exactly one\n", status_code=400
+        )
+    return values[0] if values else None
+
+
 async def _answer(
     request: Request,
     query: str | None,
@@ -68,7 +97,7 @@ async def _answer(
     except UnknownFormat as exc:
         return PlainTextResponse(f"{exc}\n", status_code=406)
     if update is not None:
-        return PlainTextResponse("this endpoint is read-only: SPARQL Update is not accepted\n", status_code=403)
+        return PlainTextResponse(READ_ONLY, status_code=403)
     if query is None or not query.strip():
         if prefers_html(types):
             from .routes_pages import query_page
@@ -91,11 +120,14 @@ async def _answer(
         from urllib.parse import urlencode
 
         return Response(status_code=303, headers={"Location": "/?" + urlencode({"query": query})})
+    endpoint = f"{request.app.state.settings.server_url}/sparql"
     try:
-        result = await execute(request, query, types, default_graphs=default_graphs, named_graphs=named_graphs)
+        result = await execute(
+            request, _with_base(query, endpoint), types, default_graphs=default_graphs, named_graphs=named_graphs
+        )
     except QueryError as exc:
         if isinstance(exc, QuerySyntaxError):
-            exc = QuerySyntaxError(f"SPARQL syntax error: {exc}")
+            exc = QuerySyntaxError(f"SPARQL syntax error: {_shift_error_lines(str(exc))}")
         return error_response(exc)
     return result_response(result, request)
 
@@ -116,40 +148,66 @@ async def sparql_get(
     ),
     update: str | None = Query(None, include_in_schema=False),
 ) -> Response:
-    return await _answer(request, query, update, format, default_graph_uri, named_graph_uri)
+    params = request.query_params
+    if "update" in params:
+        return PlainTextResponse("SPARQL Update is never sent by GET; and " + READ_ONLY, status_code=403)
+    one = _one(params.getlist("query"), "query")
+    if isinstance(one, Response):
+        return one
+    return await _answer(request, one, None, format, default_graph_uri, named_graph_uri)
+
+
+def _charset(content_type: str) -> str | None:
+    """Return the charset parameter of a Content-Type header, lower-cased, or None."""
+    for field in content_type.split(";")[1:]:
+        name, _, value = field.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 @router.post("/sparql", summary="SPARQL query (POST form or application/sparql-query)", response_class=Response)
 async def sparql_post(request: Request) -> Response:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    header = request.headers.get("content-type", "")
+    ctype = header.split(";")[0].strip().lower()
     params = request.query_params
     default_graphs = params.getlist("default-graph-uri")
     named_graphs = params.getlist("named-graph-uri")
     fmt = params.get("format")
+    if "query" in params or "update" in params:
+        return PlainTextResponse(
+            "with POST the query (or update) goes in the request body, not in the URL\n", status_code=400
+        )
+    charset = _charset(header)
+    if charset not in (None, "utf-8", "utf8"):
+        return PlainTextResponse(f"the request body must be UTF-8, not {charset}\n", status_code=415)
     if ctype == "application/x-www-form-urlencoded":
         form = await request.form()
-        query = form.get("query")
-        update = form.get("update")
+        updates = form.getlist("update")
+        if updates:
+            return PlainTextResponse(READ_ONLY, status_code=403)
+        one = _one([str(v) for v in form.getlist("query")], "query")
+        if isinstance(one, Response):
+            return one
         default_graphs += [str(v) for v in form.getlist("default-graph-uri")]
         named_graphs += [str(v) for v in form.getlist("named-graph-uri")]
         fmt = form.get("format") or fmt
-        return await _answer(
-            request,
-            None if query is None else str(query),
-            None if update is None else str(update),
-            None if fmt is None else str(fmt),
-            default_graphs,
-            named_graphs,
-        )
+        return await _answer(request, one, None, None if fmt is None else str(fmt), default_graphs, named_graphs)
     if ctype == "application/sparql-query":
         raw = await request.body()
         try:
             text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return PlainTextResponse("the query body is not UTF-8\n", status_code=400)
+        except UnicodeDecodeError as exc:
+            return PlainTextResponse(f"the query body is not UTF-8 (byte {exc.start})\n", status_code=400)
+        if "\x00" in text:
+            return PlainTextResponse("the query body contains NUL characters (not UTF-8 text?)\n", status_code=400)
+        if not text.strip():
+            return PlainTextResponse("the request body is empty: send the SPARQL query\n", status_code=400)
         return await _answer(request, text, None, fmt, default_graphs, named_graphs)
     if ctype == "application/sparql-update":
-        return PlainTextResponse("this endpoint is read-only: SPARQL Update is not accepted\n", status_code=403)
+        return PlainTextResponse(READ_ONLY, status_code=403)
     return PlainTextResponse(
-        "POST needs Content-Type application/x-www-form-urlencoded or application/sparql-query\n", status_code=415
+        f"POST needs Content-Type application/x-www-form-urlencoded or application/sparql-query, "
+        f"not {ctype or 'none'}\n",
+        status_code=415,
     )
