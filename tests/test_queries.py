@@ -209,7 +209,7 @@ def test_programs_by_topic(backend, saved, keyword, expected):
 def _table(name):
     import csv
 
-    from kg.settings import PROJECT_ROOT
+    from .conftest import ROOT as PROJECT_ROOT
     with open(PROJECT_ROOT / "data" / f"{name}.csv", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
