@@ -262,7 +262,7 @@ def profile_ours(url: str, pid: int, work: Path, seconds: float = 8) -> dict[str
             target = work / f"profile-{label.replace(' ', '-')}-{p}.txt"
             spies.append((p, target, subprocess.Popen(
                 [py_spy, "record", "--pid", p, "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
-                 "--nonblocking", "--native", "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+                 "--nonblocking", "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         time.sleep(0.5)
         wrk(url, script_for(scenario, "/sparql"), seconds - 1)
         for p, target, spy in spies:

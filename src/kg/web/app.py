@@ -248,8 +248,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-KG-Rows", "X-KG-Truncated", "X-KG-Row-Limit", "X-KG-Query-Ms"],
         max_age=600,
     )
-    app.add_middleware(Edge, state=app.state, limit=settings.max_query_bytes)
     return app
+
+
+class FastLane:
+    """``GET /sparql`` straight to its handler, past the framework's router and layers.
+
+    Same handler, same answers; taken only when no other layer has work to do: no ``Origin``
+    (CORS) and no ``Accept-Encoding`` (gzip). Everything else goes through the full app.
+    """
+
+    def __init__(self, app: FastAPI):
+        self.app = app
+        from .routes_sparql import sparql_get
+
+        self.handler = sparql_get
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] == "/sparql"
+            and not any(name in (b"origin", b"accept-encoding") for name, _ in scope["headers"])
+        ):
+            scope["app"] = self.app
+            try:
+                response = await self.handler(Request(scope, receive))
+            except Exception:  # noqa: BLE001 - as the framework would: a 500, logged
+                logging.getLogger("kg.web").exception("GET /sparql failed")
+                response = PlainTextResponse("internal error\n", status_code=500)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def asgi_app(settings: Settings | None = None) -> ASGIApp:
+    """Return what the server runs: the edge layer around the fast lane around the application."""
+    app = create_app(settings)
+    return Edge(FastLane(app), state=app.state, limit=app.state.settings.max_query_bytes)
 
 
 async def _flush_access_log(every: float = 0.2) -> None:
@@ -278,7 +314,7 @@ def run(settings: Settings) -> None:
     import uvicorn
 
     configure_logging()
-    app = create_app(settings)
+    app = asgi_app(settings)
     print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
     uvicorn.run(
         app,
