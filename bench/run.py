@@ -38,6 +38,7 @@ WORK = BENCH / "results"
 KG = [sys.executable, "-m", "kg.cli"]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
+from serving import rows_of  # noqa: E402  (the size of a server's answer, shared by both parts)
 from tests.webserver import free_port  # noqa: E402  (one helper for tests and benchmarks)
 
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/tokyo-sme-kg/id/municipality/131067> ?p ?o }"
@@ -177,20 +178,6 @@ def peer_dump(dist: Path) -> Path:
     return out
 
 
-def answer_size(url: str, path: str, query: str) -> str:
-    """Rows (or the boolean) a server answers, as text; an error is reported as such."""
-    try:
-        r = httpx.get(
-            f"{url}{path}", params={"query": query}, headers={"Accept": "application/sparql-results+json"}, timeout=120
-        )
-        if r.status_code != 200:
-            return f"HTTP {r.status_code}"
-        body = r.json()
-        return str(body["boolean"]) if "boolean" in body else str(len(body["results"]["bindings"]))
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
-        return f"error: {type(exc).__name__}"
-
-
 def start_virtuoso(dist: Path):
     """A throw-away Virtuoso on loopback with the build published into it, or None if not installed."""
     from tests.virtuoso import Virtuoso, available
@@ -236,7 +223,7 @@ def endpoints_part(dist: Path, seconds: float, per_run: int) -> list[dict[str, o
             wait_up(f"{url}{paths[name]}?query=ASK%7B%7D")
         queries = saved_queries()
         answers = {
-            qname: {name: answer_size(url, paths[name], text) for name, url in servers.items()}
+            qname: {name: rows_of(url, paths[name], text) for name, url in servers.items()}
             for qname, text in [("lookup", LOOKUP), *queries.items()]
         }
         for clients in (1, 4, 16):
@@ -488,6 +475,9 @@ def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None) 
         lines.append(f"| {label} | {fmt(r['seconds'])} | {fmt(r['peak_mib'], 0)} | {r['ok']} |")
     if serving_rows:
         lines += serving.report(list(serving_rows))
+    if not endpoint_rows and not scale_rows:  # only the serving part was run (the others: an earlier report)
+        lines.append("\nThe endpoints and scale parts were not run here; their last run: REPORT-2026-11-23.md.")
+        return "\n".join(lines) + "\n"
     lines += [
         "\n## Endpoints (req/s, p50, p99 in ms)\n",
         "Every server answers over the same triples (ontology, data and OWL RL closure); `rows` is the",
