@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ WORK = BENCH / "results"
 KG = [sys.executable, "-m", "kg.cli"]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
-from serving import rows_of  # noqa: E402  (the size of a server's answer, shared by both parts)
+from serving import parse_wrk, rows_of  # noqa: E402  (shared by both parts)
 from tests.webserver import free_port  # noqa: E402  (one helper for tests and benchmarks)
 
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/tokyo-sme-kg/id/municipality/131067> ?p ?o }"
@@ -106,11 +105,6 @@ WRK = shutil.which("wrk")
 ACCEPT = "application/sparql-results+json"
 
 
-def _ms(text: str) -> float:
-    value = float(re.match(r"[\d.]+", text).group())  # type: ignore[union-attr]
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[re.search(r"(us|ms|s)$", text).group()]  # type: ignore[union-attr]
-
-
 def wrk_load(url: str, path: str, params: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
     """Load with wrk (C, epoll): the generator is not the bottleneck, so servers show their real capacity."""
     target = f"{url}{path}" + (f"?{urlencode(params)}" if params else "")
@@ -118,18 +112,7 @@ def wrk_load(url: str, path: str, params: dict[str, str], clients: int, seconds:
     out = subprocess.run(
         [*cmd, "-H", f"Accept: {ACCEPT}", target], capture_output=True, text=True, timeout=seconds + 60
     )
-    text = out.stdout
-    requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    return {
-        "requests": requests,
-        "errors": errors,
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
-        "p50_ms": _ms(re.search(r"\s50%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
-        "p99_ms": _ms(re.search(r"\s99%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
-    }
+    return parse_wrk(out.stdout)
 
 
 def measure(url: str, path: str, params: dict[str, str], clients: int, per_run: int, seconds: float):

@@ -82,22 +82,28 @@ def wrk(url: str, script: str, seconds: float, clients: int = 4) -> dict[str, fl
     cmd = ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", f.name, url]
     text = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120).stdout
     Path(f.name).unlink()
-
-    def ms(value: str) -> float:
-        number = float(re.match(r"[\d.]+", value).group())  # type: ignore[union-attr]
-        return number * {"us": 0.001, "ms": 1.0, "s": 1000.0}[re.search(r"(us|ms|s)$", value).group()]  # type: ignore[union-attr]
-
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     try:
-        return {
-            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
-            "p50_ms": ms(re.search(r"\s50%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
-            "p99_ms": ms(re.search(r"\s99%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
-            "errors": (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0),
-        }
+        return parse_wrk(text)
     except AttributeError:
         return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": -1, "output": text[-500:]}
+
+
+def _ms(value: str) -> float:
+    number = float(re.match(r"[\d.]+", value).group())  # type: ignore[union-attr]
+    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0}[re.search(r"(us|ms|s)$", value).group()]  # type: ignore[union-attr]
+
+
+def parse_wrk(text: str) -> dict[str, float]:
+    """Requests, req/s, p50/p99 (ms) and errors (non-2xx/3xx and socket errors) from wrk --latency output."""
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return {
+        "requests": int(re.search(r"(\d+) requests in", text).group(1)),  # type: ignore[union-attr]
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"\s50%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"\s99%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
+        "errors": (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0),
+    }
 
 
 def rows_of(url: str, path: str, query: str) -> str:

@@ -56,6 +56,7 @@ class QueryRequest:
     default_graphs: list[str] = field(default_factory=list)
     named_graphs: list[str] = field(default_factory=list)
     max_rows: int = 10000
+    base_iri: str | None = None  # resolves relative IRIs (the endpoint, SPARQL 1.1 Protocol 2.3)
 
     def cache_key(self) -> tuple:
         """Return what identifies this request's answer (with the dataset version added by the cache)."""
@@ -66,6 +67,7 @@ class QueryRequest:
             tuple(self.default_graphs),
             tuple(self.named_graphs),
             self.max_rows,
+            self.base_iri,
         )
 
 

@@ -126,6 +126,8 @@ class RemoteEngine:
         start = time.perf_counter()
         bindings = {k: term_from_tuple(v) for k, v in request.bindings.items()}
         query = bind_by_rewriting(request.query, bindings)
+        if request.base_iri:  # the remote store has no base parameter: a BASE line (a later BASE wins)
+            query = f"BASE <{request.base_iri}>\n{query}"
         params: list[tuple[str, str]] = [("query", query)]
         params += [("default-graph-uri", g) for g in request.default_graphs]
         params += [("named-graph-uri", g) for g in request.named_graphs]

@@ -253,6 +253,8 @@ def _dataset_arguments(store: ox.Store, request: QueryRequest) -> dict[str, obje
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs] or None
     else:
         kwargs["use_default_graph_as_union"] = True
+    if request.base_iri:
+        kwargs["base_iri"] = request.base_iri
     if request.bindings:
         kwargs["substitutions"] = {ox.Variable(k): term_from_tuple(v) for k, v in request.bindings.items()}
     return kwargs

@@ -5,6 +5,8 @@ It decides where a query runs and holds the one answer cache:
 - ``lookup`` (entity pages) and ``saved`` (saved queries with parameters bound as RDF terms):
   queries we wrote, whose cost we know; they run in the server process on the embedded store,
   in a thread (pyoxigraph releases the GIL while it evaluates, so the event loop keeps going).
+  Entity pages have threads of their own (``LOOKUP_THREADS``), so they never wait in line
+  behind saved queries.
 - ``sparql`` (anyone's query text): a bounded lookup (``query_shape.is_bounded_lookup``, and
   only while the store's largest out-degree keeps it small) runs inline in the server process;
   everything else runs in worker processes, where the deadline kills it. There are two worker
@@ -24,7 +26,8 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import results
@@ -32,7 +35,6 @@ from .engine import Rerouted, WorkerPool
 from .query_shape import MAX_PATTERNS, is_bounded_lookup, shape_of
 from .query_types import (
     EngineUnavailable,
-    QueryError,
     QueryRequest,
     QueryResult,
     QuerySyntaxError,
@@ -43,6 +45,7 @@ from .settings import Settings
 KINDS = ("sparql", "saved", "lookup")
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
 LONG_SHAPES_KEPT = 4096
+LOOKUP_THREADS = 2  # threads that run entity-page queries only
 
 
 class AnswerCache:
@@ -105,6 +108,7 @@ class QueryService:
         self.long_pool: WorkerPool | None = None
         self.long_shapes: OrderedDict[str, None] = OrderedDict()
         self.remote = None
+        self.lookup_threads = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="kg-lookup")
         self.lookup_patterns = 0  # how many anchored patterns a bounded lookup may have to run inline
         self.started = time.time()
 
@@ -154,6 +158,7 @@ class QueryService:
                 await pool.close()
         if self.remote is not None:
             await self.remote.close()
+        self.lookup_threads.shutdown(wait=False, cancel_futures=True)
 
     def where(self, request: QueryRequest, kind: str) -> str:
         """Return where ``request`` would run: remote | inline | thread | worker | long."""
@@ -194,18 +199,20 @@ class QueryService:
             result = self._run_inline(request)
             self.counters.inline += 1
         else:
-            result = await self._run_limited(request, where, client)
-        self.cache.put(key, _with(result, cache="hit"))
-        return _with(result, cache="miss")
+            result = await self._run_limited(request, where, client, kind)
+        self.cache.put(key, replace(result, cache="hit"))
+        result.cache = "miss"  # a fresh result, nobody else holds it
+        return result
 
     def _run_inline(self, request: QueryRequest) -> QueryResult:
         try:
             result = results.execute(self.store, request)  # type: ignore[arg-type]
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
-        return _with(result, where="inline")
+        result.where = "inline"
+        return result
 
-    async def _run_limited(self, request: QueryRequest, where: str, client: str) -> QueryResult:
+    async def _run_limited(self, request: QueryRequest, where: str, client: str, kind: str) -> QueryResult:
         settings = self.settings
         running = self.running
         if running.get(client, 0) >= settings.per_client:
@@ -221,10 +228,12 @@ class QueryService:
         try:
             if where == "remote":
                 self.counters.remote += 1
-                return _with(await self.remote.execute(request, settings.query_timeout), where="remote")  # type: ignore[union-attr]
+                result = await self.remote.execute(request, settings.query_timeout)  # type: ignore[union-attr]
+                result.where = "remote"
+                return result
             if where == "thread":
                 self.counters.thread += 1
-                return await self._run_thread(request)
+                return await self._run_thread(request, self.lookup_threads if kind == "lookup" else None)
             if self.pool is None or self.long_pool is None:
                 raise EngineUnavailable("the query engine is not running")
             return await self._run_in_workers(request, where)
@@ -264,16 +273,19 @@ class QueryService:
                     mark.cancel()
         self.counters.long += 1
         remaining = settings.query_timeout - (time.monotonic() - start)
-        return _with(await self.long_pool.execute(request, remaining), where="long")  # type: ignore[union-attr]
+        result = await self.long_pool.execute(request, remaining)  # type: ignore[union-attr]
+        result.where = "long"
+        return result
 
-    async def _run_thread(self, request: QueryRequest) -> QueryResult:
+    async def _run_thread(self, request: QueryRequest, threads: ThreadPoolExecutor | None) -> QueryResult:
+        """Run on the embedded store in ``threads`` (None: the loop's default threads)."""
+        loop = asyncio.get_running_loop()
         try:
-            result = await asyncio.to_thread(results.execute, self.store, request)  # type: ignore[arg-type]
+            result = await loop.run_in_executor(threads, results.execute, self.store, request)
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
-        except QueryError:
-            raise
-        return _with(result, where="thread")
+        result.where = "thread"
+        return result
 
     def metrics(self) -> dict[str, float]:
         """Return counters for /metrics (name → value)."""
@@ -314,9 +326,3 @@ def worker_summary(service: QueryService) -> tuple[int, int]:
     """Return (live worker processes, restarts so far) over both lanes."""
     pools = [p for p in (service.pool, service.long_pool) if p is not None]
     return sum(len(p.pids()) for p in pools), sum(p.restarts for p in pools)
-
-
-def _with(result: QueryResult, **changes: object) -> QueryResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import time
 from contextlib import asynccontextmanager
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
+from typing import TextIO
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +31,6 @@ from ..service import QueryService, worker_summary
 from ..settings import Settings, load_settings
 from ..store import read_manifest
 
-log = logging.getLogger("kg.access")
 HERE = Path(__file__).parent
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -56,13 +55,58 @@ def etag_for(scope: Scope, headers: dict[bytes, bytes], version: str) -> str:
     return f'"{version}-{hashlib.sha256(asked).hexdigest()[:12]}"'
 
 
+def _json_text(value: object) -> str:
+    """A JSON string (ASCII escapes only, so one record is one line for any line splitter) or null."""
+    return "null" if value is None else encode_basestring_ascii(str(value))
+
+
+class AccessLog:
+    """One JSON record per request, kept in memory and written out in one write every 0.2 s.
+
+    Off until ``configure_logging`` gives it a stream (the server does; tests of the app alone
+    do not). Records are formatted directly: no log record objects on the hot path.
+    """
+
+    CAPACITY = 4096  # records kept before a write is forced
+
+    def __init__(self) -> None:
+        self.stream: TextIO | None = None
+        self.lines: list[str] = []
+
+    def add(self, client: str | None, method: str, path: str, status: object, ms: float, query_ms, rows) -> None:
+        # ASCII escapes keep one record per line for any line splitter
+        # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
+        self.lines.append(
+            f'{{"client":{_json_text(client)},"method":{_json_text(method)},"path":{_json_text(path)},'
+            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)}}}'  # type: ignore[call-overload]
+        )
+        if len(self.lines) >= self.CAPACITY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.lines or self.stream is None:
+            return
+        lines, self.lines = self.lines, []
+        self.stream.write("\n".join(lines) + "\n")
+        self.stream.flush()
+
+
+ACCESS_LOG = AccessLog()
+_SECURITY = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+_HTML_ONLY = ((b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"))
+_VARY = (b"vary", b"Accept, Accept-Language, Accept-Encoding, Origin")
+_READ_CACHE = (b"cache-control", b"public, max-age=60")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
 class Edge:
     """The outermost layer, pure ASGI (no task per request): everything every answer gets.
 
     HEAD answered like GET without a body; request bodies and query strings over the limit
-    refused with 413 before they are read; security and caching headers; ETag on reads and 304
-    on a match (with the CORS header, since this layer answers before CORS); one access-log
-    record per request.
+    refused with 413 before they are read; security and caching headers; ETag on reads that
+    answer 200, and 304 on a match (with the CORS header, since this layer answers before CORS);
+    one access-log record per request. Headers are edited as the raw ASGI list (lower-case
+    names, as Starlette writes them).
     """
 
     def __init__(self, app: ASGIApp, state: object, limit: int):
@@ -82,24 +126,28 @@ class Edge:
             scope = dict(scope, method="GET")
         headers = dict(scope["headers"])
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
-        etag = etag_for(scope, headers, self.state.version) if is_read else None  # type: ignore[attr-defined]
-        facts: dict[str, object] = {"status": 0}
+        version: str = self.state.version  # type: ignore[attr-defined]
+        facts: list = [0, None, None]  # status, query ms, rows
 
         async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status = facts["status"] = message["status"]
-                out = MutableHeaders(scope=message)
-                if etag and status == 200 and "etag" not in out:
-                    out["ETag"] = etag
-                out.setdefault("X-Content-Type-Options", "nosniff")
-                out.setdefault("Referrer-Policy", "no-referrer")
-                if out.get("content-type", "").startswith("text/html"):
-                    out.setdefault("Content-Security-Policy", CSP)
-                    out.setdefault("X-Frame-Options", "DENY")
-                out.setdefault("Cache-Control", "public, max-age=60" if is_read else "no-store")
-                out["Vary"] = "Accept, Accept-Language, Accept-Encoding, Origin"
-                facts["query_ms"] = out.get("x-kg-query-ms")
-                facts["rows"] = out.get("x-kg-rows")
+                status = facts[0] = message["status"]
+                raw = [(name, value) for name, value in message.get("headers", ()) if name != b"vary"]
+                names = {name for name, _ in raw}
+                if is_read and status == 200 and b"etag" not in names:
+                    raw.append((b"etag", etag_for(scope, headers, version).encode()))
+                added = list(_SECURITY)
+                if any(name == b"content-type" and value.startswith(b"text/html") for name, value in raw):
+                    added += _HTML_ONLY
+                added.append(_READ_CACHE if is_read else _NO_STORE)
+                raw += [pair for pair in added if pair[0] not in names]
+                raw.append(_VARY)
+                for name, value in raw:
+                    if name == b"x-kg-query-ms":
+                        facts[1] = value.decode("latin-1")
+                    elif name == b"x-kg-rows":
+                        facts[2] = value.decode("latin-1")
+                message = {**message, "headers": raw}
             elif head:
                 if message.get("more_body", False):
                     return
@@ -112,7 +160,8 @@ class Edge:
                 length and length.isdigit() and int(length) > self.limit
             ):
                 await self._too_large(scope, receive, send_wrapped)
-            elif etag and etag.encode() in [t.strip() for t in headers.get(b"if-none-match", b"").split(b",")]:
+            elif is_read and b"if-none-match" in headers and self._matches(scope, headers, version):
+                etag = etag_for(scope, headers, version)
                 extra = {"Access-Control-Allow-Origin": "*"} if b"origin" in headers else {}
                 await Response(status_code=304, headers={"ETag": etag, **extra})(scope, receive, send_wrapped)
             elif method in ("POST", "PUT", "PATCH"):
@@ -120,9 +169,24 @@ class Edge:
             else:
                 await self.app(scope, receive, send_wrapped)
         finally:
-            self._log(scope, method, path, facts, start)
+            if ACCESS_LOG.stream is not None:
+                client = scope.get("client")
+                ACCESS_LOG.add(
+                    client[0] if client else None,
+                    method,
+                    path,
+                    facts[0],
+                    (time.perf_counter() - start) * 1000,
+                    facts[1],
+                    facts[2],
+                )
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send, facts: dict[str, object]) -> None:
+    @staticmethod
+    def _matches(scope: Scope, headers: dict[bytes, bytes], version: str) -> bool:
+        etag = etag_for(scope, headers, version).encode()
+        return etag in [t.strip() for t in headers[b"if-none-match"].split(b",")]
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, facts: list) -> None:
         received = 0
 
         async def limited_receive() -> Message:
@@ -136,34 +200,27 @@ class Edge:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            if not facts["status"]:
+            if not facts[0]:
                 await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         text = f"request too large: the limit is {self.limit} bytes (KG_MAX_QUERY_BYTES)\n"
         await PlainTextResponse(text, status_code=413)(scope, receive, send)
 
-    @staticmethod
-    def _log(scope: Scope, method: str, path: str, facts: dict[str, object], start: float) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
-        client = scope.get("client")
-        log.info(
-            json.dumps(
-                {
-                    "client": client[0] if client else None,
-                    "method": method,
-                    "path": path,
-                    "status": facts["status"],
-                    "ms": round((time.perf_counter() - start) * 1000, 1),
-                    "query_ms": facts.get("query_ms"),
-                    "rows": facts.get("rows"),
-                },
-                # ASCII escapes keep one record per line for any line splitter
-                # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
-                ensure_ascii=True,
-            )
-        )
+
+def health_response(state: object) -> JSONResponse:
+    """Liveness: status, dataset version and size, event loop, live query workers and restarts."""
+    workers, restarts = worker_summary(state.service)  # type: ignore[attr-defined]
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": state.version,  # type: ignore[attr-defined]
+            "triples": state.manifest["triples"],  # type: ignore[attr-defined]
+            "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+            "workers": workers,
+            "worker_restarts": restarts,
+        }
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -183,8 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             flusher.cancel()
             await service.close()
-            for handler in log.handlers:
-                handler.flush()
+            ACCESS_LOG.flush()
 
     app = FastAPI(
         title="Tokyo SME Policy Knowledge Graph",
@@ -216,17 +272,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     async def healthz(request: Request) -> JSONResponse:
-        workers, restarts = worker_summary(app.state.service)
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": app.state.version,
-                "triples": app.state.manifest["triples"],
-                "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
-                "workers": workers,
-                "worker_restarts": restarts,
-            }
-        )
+        return health_response(app.state)
 
     # A plain Starlette route, first in line: liveness checks need no validation or dependencies.
     app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"], include_in_schema=False))
@@ -252,9 +298,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 class FastLane:
-    """``GET /sparql`` straight to its handler, past the framework's router and layers.
+    """``GET /sparql`` and ``GET /healthz`` straight to their handlers, past the framework.
 
-    Same handler, same answers; taken only when no other layer has work to do: no ``Origin``
+    Same handlers, same answers; taken only when no other layer has work to do: no ``Origin``
     (CORS) and no ``Accept-Encoding`` (gzip). Everything else goes through the full app.
     """
 
@@ -262,20 +308,23 @@ class FastLane:
         self.app = app
         from .routes_sparql import sparql_get
 
-        self.handler = sparql_get
+        self.sparql = sparql_get
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] == "GET"
-            and scope["path"] == "/sparql"
+            and scope["path"] in ("/sparql", "/healthz")
             and not any(name in (b"origin", b"accept-encoding") for name, _ in scope["headers"])
         ):
             scope["app"] = self.app
             try:
-                response = await self.handler(Request(scope, receive))
+                if scope["path"] == "/healthz":
+                    response: Response = health_response(self.app.state)
+                else:
+                    response = await self.sparql(Request(scope, receive))
             except Exception:  # noqa: BLE001 - as the framework would: a 500, logged
-                logging.getLogger("kg.web").exception("GET /sparql failed")
+                logging.getLogger("kg.web").exception("GET %s failed", scope["path"])
                 response = PlainTextResponse("internal error\n", status_code=500)
             await response(scope, receive, send)
             return
@@ -292,21 +341,15 @@ async def _flush_access_log(every: float = 0.2) -> None:
     """Write buffered access-log records out a few times a second (one write, not one per request)."""
     while True:
         await asyncio.sleep(every)
-        for handler in log.handlers:
-            handler.flush()
+        ACCESS_LOG.flush()
 
 
 def configure_logging() -> None:
     """Access log: one JSON record per line on stderr, buffered and flushed by the server every 0.2 s."""
-    import logging.handlers
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    target = logging.StreamHandler(sys.stderr)
-    target.setFormatter(logging.Formatter("%(message)s"))
-    log.handlers = [logging.handlers.MemoryHandler(4096, flushLevel=logging.WARNING, target=target)]
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    ACCESS_LOG.stream = sys.stderr
 
 
 def run(settings: Settings) -> None:
@@ -325,5 +368,5 @@ def run(settings: Settings) -> None:
         server_header=False,
         access_log=False,
         log_level="warning",
-        log_config=None,  # uvicorn's dictConfig would close the access log's handlers
+        log_config=None,  # keep our logging set-up (uvicorn would replace it)
     )

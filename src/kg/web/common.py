@@ -92,6 +92,7 @@ async def execute(
     named_graphs: list[str] | None = None,
     max_rows: int | None = None,
     lane: str = "sparql",
+    base_iri: str | None = None,
 ) -> QueryResult:
     """Run ``query`` through the query service with the configured limits.
 
@@ -107,6 +108,7 @@ async def execute(
         default_graphs=default_graphs or [],
         named_graphs=named_graphs or [],
         max_rows=max_rows or settings.max_rows,
+        base_iri=base_iri,
     )
     client = request.client.host if request.client else "?"
     return await request.app.state.service.run(req, LANES[lane], client, check=check_read_only)

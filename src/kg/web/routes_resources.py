@@ -13,7 +13,7 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from ..namespaces import KGO, PREFIXES
-from ..query_types import QueryError, QueryResult
+from ..query_types import QueryError
 from . import entity_rdf
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
@@ -147,11 +147,6 @@ def _related_queries(request: Request, iri: str, types: set[str]) -> list[dict[s
     return out
 
 
-async def _cached(request: Request, query: str, accept: list[str]) -> QueryResult:
-    """Run a lookup of one entity (the query service caches answers per dataset version)."""
-    return await execute(request, query, accept, lane="lookup")
-
-
 async def _picture(request: Request, iri: str, lang: str) -> dict[str, object] | None:
     """The entity page's picture (overview module); a page without it is better than no page."""
     try:
@@ -171,7 +166,7 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
         return PlainTextResponse(f"{exc}\n", status_code=406)
     try:
         if prefers_html(types):
-            result = await _cached(request, _describe_select(iri), ["application/sparql-results+json"])
+            result = await execute(request, _describe_select(iri), ["application/sparql-results+json"], lane="lookup")
             rows = json.loads(result.body)["results"]["bindings"]
             if not rows:
                 return templates.TemplateResponse(request, "notfound.html", {"iri": iri}, status_code=404)
@@ -200,7 +195,9 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
                 status_code=406,
             )
         writer = entity_rdf.WRITERS.get(media)
-        result = await _cached(request, _describe_construct(iri), ["application/n-triples"] if writer else [media])
+        result = await execute(
+            request, _describe_construct(iri), ["application/n-triples"] if writer else [media], lane="lookup"
+        )
     except QueryError as exc:
         return error_response(exc)
     if result.rows == 0:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
-import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph, Literal, URIRef
@@ -59,22 +56,6 @@ def service_description(request: Request) -> Graph:
 
 
 READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted\n"
-_ERROR_AT = re.compile(r"\berror at (\d+):(\d+)")
-
-
-def _with_base(query: str, endpoint: str) -> str:
-    """Give the query the service-defined base IRI (SPARQL 1.1 Protocol 2.3: the endpoint).
-
-    The BASE line goes first; a BASE in the query itself comes later and wins, as the grammar says.
-    """
-    return f"BASE {ox.NamedNode(endpoint)}\n{query}"
-
-
-def _shift_error_lines(message: str) -> str:
-    """Report syntax error positions in the client's own text (without our added BASE line)."""
-    return _ERROR_AT.sub(lambda m: f"error at {max(1, int(m.group(1)) - 1)}:{m.group(2)}", message)
-
-
 def _one(values: list[str], name: str) -> str | None | Response:
     """Return the single value of a parameter, None when absent, or a 400 when repeated."""
     if len(values) > 1:
@@ -120,14 +101,18 @@ async def _answer(
         from urllib.parse import urlencode
 
         return Response(status_code=303, headers={"Location": "/?" + urlencode({"query": query})})
-    endpoint = f"{request.app.state.settings.server_url}/sparql"
     try:
         result = await execute(
-            request, _with_base(query, endpoint), types, default_graphs=default_graphs, named_graphs=named_graphs
+            request,
+            query,
+            types,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            base_iri=f"{request.app.state.settings.server_url}/sparql",  # the service-defined base IRI
         )
     except QueryError as exc:
         if isinstance(exc, QuerySyntaxError):
-            exc = QuerySyntaxError(f"SPARQL syntax error: {_shift_error_lines(str(exc))}")
+            exc = QuerySyntaxError(f"SPARQL syntax error: {exc}")
         return error_response(exc)
     return result_response(result, request)
 
