@@ -360,3 +360,33 @@ def test_row_limit_cuts_and_flags_in_every_format(store):
         assert result.rows == 7 and result.truncated, media
     small = results.execute(store, QueryRequest(LOOKUP, [JSON], max_rows=10_000))
     assert not small.truncated and small.rows == len(json.loads(small.body)["results"]["bindings"])
+
+
+def _nice_of_threads(pid: int) -> dict[int, int]:
+    """tid → nice of every thread of a process (Linux /proc; field 19 of stat, after the comm)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        out[int(task.name)] = int(fields[16])
+    return out
+
+
+def test_saved_queries_run_below_the_event_loop_priority(server):
+    """Saved queries run on threads at nice 5; the event loop (main thread) stays at the server's 0."""
+    pid = server.proc.pid
+    for code in ("131016", "131024", "131032"):  # threads start on first use and then stay
+        httpx.get(f"{server.url}/api/queries/municipality-profile", params={"code": code}).raise_for_status()
+    page = httpx.get(f"{server.url}/id/municipality/131016", headers={"Accept": "text/turtle"})
+    assert page.status_code == 200 and "municipality/131016" in page.text
+    nice = _nice_of_threads(pid)
+    assert nice[pid] == 0, "the event loop thread keeps the server's priority"
+    assert 5 in nice.values(), f"no saved-query thread at nice 5: {nice}"
+
+
+def test_entity_rdf_is_written_once_and_served_alike(server):
+    url = f"{server.url}/id/municipality/131016"
+    first = httpx.get(url, headers={"Accept": "text/turtle"})
+    second = httpx.get(url, headers={"Accept": "text/turtle"})
+    as_jsonld = httpx.get(url, headers={"Accept": "application/ld+json"})
+    assert first.content == second.content and first.headers["content-type"].startswith("text/turtle")
+    assert as_jsonld.headers["content-type"].startswith("application/ld+json") and as_jsonld.json()["@graph"]

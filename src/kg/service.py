@@ -6,7 +6,8 @@ It decides where a query runs and holds the one answer cache:
   queries we wrote, whose cost we know; they run in the server process on the embedded store,
   in a thread (pyoxigraph releases the GIL while it evaluates, so the event loop keeps going).
   Entity pages have threads of their own (``LOOKUP_THREADS``), so they never wait in line
-  behind saved queries.
+  behind saved queries; saved queries run on ``SAVED_THREADS`` threads at a lower CPU priority
+  (nice 5, as the short worker lane), so the event loop and entity pages come first.
 - ``sparql`` (anyone's query text): a bounded lookup (``query_shape.is_bounded_lookup``, and
   only while the store's largest out-degree keeps it small) runs inline in the server process;
   everything else runs in worker processes, where the deadline kills it. There are two worker
@@ -23,6 +24,8 @@ dataset version, query, media types, dataset parameters, bindings and row limit.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,6 +49,8 @@ KINDS = ("sparql", "saved", "lookup")
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
 LONG_SHAPES_KEPT = 4096
 LOOKUP_THREADS = 2  # threads that run entity-page queries only
+SAVED_THREADS = 4  # threads that run saved queries, at nice SAVED_NICE
+SAVED_NICE = 5
 
 
 class AnswerCache:
@@ -109,6 +114,9 @@ class QueryService:
         self.long_shapes: OrderedDict[str, None] = OrderedDict()
         self.remote = None
         self.lookup_threads = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="kg-lookup")
+        self.saved_threads = ThreadPoolExecutor(
+            SAVED_THREADS, thread_name_prefix="kg-saved", initializer=_lower_priority, initargs=(SAVED_NICE,)
+        )
         self.lookup_patterns = 0  # how many anchored patterns a bounded lookup may have to run inline
         self.started = time.time()
 
@@ -159,6 +167,7 @@ class QueryService:
         if self.remote is not None:
             await self.remote.close()
         self.lookup_threads.shutdown(wait=False, cancel_futures=True)
+        self.saved_threads.shutdown(wait=False, cancel_futures=True)
 
     def where(self, request: QueryRequest, kind: str) -> str:
         """Return where ``request`` would run: remote | inline | thread | worker | long."""
@@ -233,7 +242,7 @@ class QueryService:
                 return result
             if where == "thread":
                 self.counters.thread += 1
-                return await self._run_thread(request, self.lookup_threads if kind == "lookup" else None)
+                return await self._run_thread(request, self.lookup_threads if kind == "lookup" else self.saved_threads)
             if self.pool is None or self.long_pool is None:
                 raise EngineUnavailable("the query engine is not running")
             return await self._run_in_workers(request, where)
@@ -277,8 +286,8 @@ class QueryService:
         result.where = "long"
         return result
 
-    async def _run_thread(self, request: QueryRequest, threads: ThreadPoolExecutor | None) -> QueryResult:
-        """Run on the embedded store in ``threads`` (None: the loop's default threads)."""
+    async def _run_thread(self, request: QueryRequest, threads: ThreadPoolExecutor) -> QueryResult:
+        """Run on the embedded store in one of ``threads``."""
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(threads, results.execute, self.store, request)
@@ -326,3 +335,11 @@ def worker_summary(service: QueryService) -> tuple[int, int]:
     """Return (live worker processes, restarts so far) over both lanes."""
     pools = [p for p in (service.pool, service.long_pool) if p is not None]
     return sum(len(p.pids()) for p in pools), sum(p.restarts for p in pools)
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower the CPU priority of the calling thread (Linux schedules threads as tasks); elsewhere a no-op."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError):
+        pass

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..queries import load_saved_queries
-from ..service import QueryService, worker_summary
+from ..service import AnswerCache, QueryService, worker_summary
 from ..settings import Settings, load_settings
 from ..store import read_manifest
 
@@ -36,6 +36,9 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+RENDERED_MB = 16
 
 
 class _TooLarge(Exception):
@@ -257,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.manifest = manifest
     app.state.version = str(manifest["version"])
     app.state.registry = registry
+    app.state.rendered = AnswerCache(RENDERED_MB * 2**20)  # entity RDF as written by our writers
 
     from .routes_dumps import router as dumps_router
     from .routes_pages import router as pages_router

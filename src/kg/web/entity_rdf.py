@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 import pyoxigraph as ox
 
@@ -54,19 +55,30 @@ def _grouped(entity: str, rows: list) -> list[tuple[Term, list[tuple[str, list[T
     return out
 
 
+_BY_LENGTH = sorted(((p, str(ns)) for p, ns in PREFIXES.items()), key=lambda kv: -len(kv[1]))
+
+
+@lru_cache(maxsize=65536)
+def _compact(iri: str) -> tuple[str, str, str] | None:
+    """(prefix, namespace, prefixed name) of an IRI with the longest matching prefix, or None."""
+    for prefix, ns in _BY_LENGTH:
+        if iri.startswith(ns) and _LOCAL.match(iri[len(ns) :]):
+            return prefix, ns, f"{prefix}:{iri[len(ns) :]}"
+    return None
+
+
 class _Names:
     """Compact IRIs with the project's prefixes, remembering which were used."""
 
     def __init__(self) -> None:
-        self.by_length = sorted(((p, str(ns)) for p, ns in PREFIXES.items()), key=lambda kv: -len(kv[1]))
         self.used: dict[str, str] = {}
 
     def curie(self, iri: str) -> str | None:
-        for prefix, ns in self.by_length:
-            if iri.startswith(ns) and _LOCAL.match(iri[len(ns):]):
-                self.used[prefix] = ns
-                return f"{prefix}:{iri[len(ns):]}"
-        return None
+        found = _compact(iri)
+        if found is None:
+            return None
+        self.used[found[0]] = found[1]
+        return found[2]
 
     def turtle(self, term: Term, predicate: bool = False) -> str:
         if isinstance(term, ox.NamedNode):

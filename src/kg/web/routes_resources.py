@@ -13,7 +13,7 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from ..namespaces import KGO, PREFIXES
-from ..query_types import QueryError
+from ..query_types import QueryError, QueryResult
 from . import entity_rdf
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
@@ -204,8 +204,14 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
         return PlainTextResponse(f"no resource {iri} in this dataset\n", status_code=404)
     if writer is None:
         return result_response(result, request)
-    body = writer(iri, entity_rdf.triples(result.body))
-    return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8", headers={"Vary": "Accept"})
+    rendered = request.app.state.rendered
+    key = (request.app.state.version, iri, media)
+    written = rendered.get(key)
+    if written is None:  # the writers are Python: write each entity once per dataset version
+        body = writer(iri, entity_rdf.triples(result.body)).encode("utf-8")
+        written = QueryResult("graph", media, body, result.rows, False, result.seconds)
+        rendered.put(key, written)
+    return Response(written.body, media_type=f"{media}; charset=utf-8", headers={"Vary": "Accept"})
 
 
 @router.get("/id/{path:path}", summary="Describe an entity (HTML or RDF by Accept)", responses=RDF_OR_HTML)
