@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import results
@@ -209,7 +209,7 @@ class QueryService:
             self.counters.inline += 1
         else:
             result = await self._run_limited(request, where, client, kind)
-        self.cache.put(key, replace(result, cache="hit"))
+        self.cache.put(key, _hit_copy(result))
         result.cache = "miss"  # a fresh result, nobody else holds it
         return result
 
@@ -343,3 +343,10 @@ def _lower_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except (AttributeError, OSError):
         pass
+
+
+def _hit_copy(result: QueryResult) -> QueryResult:
+    """The copy of a fresh result that the cache keeps (it answers as a hit)."""
+    return QueryResult(
+        result.form, result.media_type, result.body, result.rows, result.truncated, result.seconds, result.where, "hit"
+    )

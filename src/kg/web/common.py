@@ -114,25 +114,40 @@ async def execute(
     return await request.app.state.service.run(req, LANES[lane], client, check=check_read_only)
 
 
+_TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
+
+
 def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
     """Return the HTTP response for a serialized result, with the limit headers."""
     settings = request.app.state.settings
     media = result.media_type
-    if media.startswith("text/") or media.endswith(("+json", "+xml", "json", "xml", "trig", "n-triples")):
+    if media.startswith("text/") or media.endswith(_TEXTUAL):
         media += "; charset=utf-8"
-    headers = {
-        "X-KG-Rows": str(result.rows),
-        "X-KG-Truncated": "true" if result.truncated else "false",
-        "X-KG-Row-Limit": str(settings.max_rows),
-        "X-KG-Query-Ms": f"{result.seconds * 1000:.1f}",
-    }
+    headers = [
+        (b"content-length", str(len(result.body)).encode()),
+        (b"content-type", media.encode()),
+        (b"x-kg-rows", str(result.rows).encode()),
+        (b"x-kg-truncated", b"true" if result.truncated else b"false"),
+        (b"x-kg-row-limit", str(settings.max_rows).encode()),
+        (b"x-kg-query-ms", f"{result.seconds * 1000:.1f}".encode()),
+    ]
     if result.truncated:
-        headers["Warning"] = f'199 - "result cut at the row limit of {settings.max_rows}"'
+        headers.append((b"warning", f'199 - "result cut at the row limit of {settings.max_rows}"'.encode()))
     if result.cache:
-        headers["X-KG-Cache"] = result.cache
+        headers.append((b"x-kg-cache", result.cache.encode()))
     if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return Response(content=result.body, media_type=media, headers=headers)
+        headers.append((b"content-disposition", f'attachment; filename="{filename}"'.encode()))
+    return _Prepared(result.body, headers)
+
+
+class _Prepared(Response):
+    """A 200 response whose raw headers are already written (no header parsing per answer)."""
+
+    def __init__(self, body: bytes, raw_headers: list[tuple[bytes, bytes]]):
+        self.status_code = 200
+        self.body = body
+        self.background = None
+        self.raw_headers = raw_headers
 
 
 RDFLIB_FORMAT = {

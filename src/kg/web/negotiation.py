@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 FORMAT_ALIASES = {
     "json": "application/sparql-results+json",
     "srj": "application/sparql-results+json",
@@ -40,6 +42,12 @@ def parse_accept(header: str | None) -> list[str]:
     """Return media types from an Accept header, best first (q=0 dropped; ties keep order)."""
     if not header:
         return ["*/*"]
+    if len(header) > 200:  # clients send a handful of Accept headers: remember short ones
+        return list(_parse_accept(header))
+    return list(_parse_accept_remembered(header))
+
+
+def _parse_accept(header: str) -> tuple[str, ...]:
     entries = []
     for index, part in enumerate(header.split(",")):
         fields = [f.strip() for f in part.split(";")]
@@ -56,7 +64,10 @@ def parse_accept(header: str | None) -> list[str]:
         if q > 0:
             specificity = 0 if media == "*/*" else 1 if media.endswith("/*") else 2
             entries.append((-q, -specificity, index, media))
-    return [m for *_, m in sorted(entries)] or ["*/*"]
+    return tuple(m for *_, m in sorted(entries)) or ("*/*",)
+
+
+_parse_accept_remembered = lru_cache(maxsize=256)(_parse_accept)
 
 
 def requested_types(accept: str | None, format_param: str | None) -> list[str]:
