@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import httpx
+import pytest
 from rdflib import Graph, Literal
-from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 
 from kg.build import Graphs
 from kg.namespaces import ID, KGO, entity
@@ -56,47 +58,86 @@ def test_reference_list_citation_has_no_file_name_as_japanese_section(graphs: Gr
             assert not str(section).endswith(".csv"), (citation, section)
 
 
-def _bodies(g: Graph, program: str) -> set[str]:
-    return {str(o).rsplit("/", 1)[-1] for o in g.objects(entity("program", program), KGO.implementedBy)}
+AUDIT = PROJECT_ROOT / "docs" / "audit-003.md"
+SEED_003 = PROJECT_ROOT.parent / "shared" / "seeds" / "003_2e275dd67e327de3.txt"
+KEY = re.compile(r"`([a-z0-9]+(?:-[a-z0-9]+)*)`")
+
+
+def _audit() -> dict[str, dict[str, set[str]]]:
+    """Program key -> {"bodies", "bases"}: the keys the audit of 003 (docs/audit-003.md) says must be linked."""
+    lines = [line for line in AUDIT.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    bodies, bases = header.index("linked bodies"), header.index("linked bases")
+    table = {}
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == len(header), f"docs/audit-003.md: a row with {len(cells)} cells: {line[:60]}"
+        program = KEY.fullmatch(cells[0])
+        assert program, f"docs/audit-003.md: first cell is not a program key: {cells[0]}"
+        table[program.group(1)] = {"bodies": set(KEY.findall(cells[bodies])), "bases": set(KEY.findall(cells[bases]))}
+    return table
+
+
+def _keys(g: Graph, program: str, p) -> set[str]:
+    return {str(o).rsplit("/", 1)[-1] for o in g.objects(entity("program", program), p)}
+
+
+def test_audit_of_003_covers_every_program_citing_003():
+    cited = {r["id"] for r in _rows("programs") if any(c.startswith("003:") for c in r["source"].split(";"))}
+    assert cited, "programs cite 003"
+    assert set(_audit()) == cited
 
 
 def test_003_programs_name_every_body(graphs: Graphs):
-    """Read in 003 program by program; the bodies each text names as doing or funding the work."""
+    """Each program is run by exactly the bodies the audit of 003 found (read program by program)."""
+    wrong = {program: (_keys(graphs.data, program, KGO.implementedBy), want["bodies"])
+             for program, want in _audit().items() if _keys(graphs.data, program, KGO.implementedBy) != want["bodies"]}
+    assert not wrong, f"(graph, audit) differ: {wrong}"
+
+
+def test_003_bodies_given_jointly_are_all_linked(graphs: Graphs):
+    """Spot checks restated from 003, independent of the audit file."""
+    g = graphs.data
     # 第５ ⑧高度化事業: 都道府県及び中小機構が診断・助言 … 都道府県と中小機構が財源を出し合い
-    assert _bodies(graphs.data, "smrj-kodoka") == {"smrj", "prefectures-of-japan"}
-    # 第３ (3)①ア 中小企業再生支援協議会事業: ４９．７億円＊（＊中小機構交付金４．３億円を含む。）
-    assert _bodies(graphs.data, "revitalization-support-council") == {"govt-japan", "smrj"}
-    # the other national programs whose budget includes an agency grant (＊) already name both
-    for program in ("market-oriented-hands-on-support", "chiikiryoku-renkei-kyoten", "shin-geneki-challenge"):
-        assert _bodies(graphs.data, program) == {"govt-japan", "smrj"}, program
-
-
-def _bases(g: Graph, program: str) -> set[str]:
-    return {str(label) for o in g.objects(entity("program", program), KGO.legalBasis)
-            for label in g.objects(o, RDFS.label) if label.language == "ja"}
+    assert _keys(g, "smrj-kodoka", KGO.implementedBy) == {"smrj", "prefectures-of-japan"}
+    # 第３ (3)①ア: ４９．７億円＊（＊中小機構交付金４．３億円を含む。）, advice given in the councils
+    assert {"govt-japan", "smrj", "revitalization-councils"} == _keys(g, "revitalization-support-council", KGO.implementedBy)
+    # 「商工会・商工会議所」 names two kinds of body: both are linked, as two organizations
+    for program in ("startup-talent-development", "japan-brand-strategy", "keiei-kaizen-fukyu"):
+        assert {"shokokai", "shokokaigisho"} <= _keys(g, program, KGO.implementedBy), program
+    # 第３ (2)④ 解説: 各都道府県からの補助の下、各都道府県中央会が実施 — a body for the 第４ program from 第３'s text
+    assert _keys(g, "pref-cooperative-organizations", KGO.implementedBy) == {"prefectures-of-japan", "chuokai-prefectural"}
+    citations = {str(s) for c in g.objects(entity("program", "pref-cooperative-organizations"), PROV.qualifiedDerivation)
+                 for s in g.objects(c, KGO.section)}
+    assert any(s.startswith("第３") for s in citations) and any(s.startswith("第４") for s in citations), citations
 
 
 def test_003_every_law_or_bill_named_as_a_basis_is_linked(graphs: Graphs):
-    """Each 「…に基づき」 of 003 that gives the basis of a program (read by hand, section by section)."""
+    """Each 「…に基づき」 of 003 that gives the basis of a program, as the audit of 003 lists it."""
     g = graphs.data
-    expected = {
-        # 第３ (1)③ / 第５ ② 市場志向型ハンズオン支援事業: three acts under which plans are certified
-        "market-oriented-hands-on-support": {"中小企業者と農林漁業者との連携による事業活動の促進に関する法律",
-                                             "中小企業による地域産業資源を活用した事業活動の促進に関する法律",
-                                             "中小企業の新たな事業活動の促進に関する法律"},
-        "strategic-city-centre-commerce": {"中心市街地の活性化に関する法律"},  # 第３ ⑤ア
-        "public-procurement-orders": {"官公需法"},  # 第３ ④ウ
-        "strategic-core-technology": {"中小ものづくり高度化法"},  # 第３ ⑤ア (技術別指針, 認定)
-        "transaction-promotion-association-subsidy": {"下請中小企業振興法"},  # 第３ ⑦ウ
-        "revitalization-support-council": {"産業活力再生特別措置法"},  # 第３ (3)①ア
-        "keiei-kakushin-shien": {"中小企業の新たな事業活動の促進に関する法律"},  # 第４ (1)①
-        # 第３ ⑥ア: a bill not yet passed, named as such (法律案（仮称）)
-        "small-commerce-vitality": {"商店街の活性化のための地域住民の需要に応じた事業活動の促進に関する法律案（仮称）"},
-    }
-    for program, laws in expected.items():
-        assert _bases(g, program) == laws, program
+    wrong = {program: (_keys(g, program, KGO.legalBasis), want["bases"])
+             for program, want in _audit().items() if _keys(g, program, KGO.legalBasis) != want["bases"]}
+    assert not wrong, f"(graph, audit) differ: {wrong}"
     bill = next(g.objects(entity("program", "small-commerce-vitality"), KGO.legalBasis))
     assert (bill, RDF.type, KGO.Bill) in g and (bill, RDF.type, KGO.Act) not in g
+    assert {str(o) for o in g.objects(bill, RDFS.label) if o.language == "ja"} == {
+        "商店街の活性化のための地域住民の需要に応じた事業活動の促進に関する法律案（仮称）"}
+
+
+def test_every_audited_body_is_an_organization_of_the_graph(graphs: Graphs):
+    for program, want in _audit().items():
+        for key in want["bodies"]:
+            assert (entity("organization", key), RDF.type, KGO.Organization) in graphs.data, (program, key)
+
+
+@pytest.mark.skipif(not SEED_003.exists(), reason=f"needs document 003 at {SEED_003} (the ../shared folder CI provides)")
+def test_organizations_from_003_are_named_as_written():
+    """Each body cited from 003 carries its name exactly as 003 writes it (line breaks of the extraction aside)."""
+    text = re.sub(r"\s+", "", SEED_003.read_text(encoding="utf-8"))
+    from_003 = [r for r in _rows("organizations") if any(c.startswith("003:") for c in r["source"].split(";"))]
+    assert len(from_003) > 3
+    missing = [r["name_ja"] for r in from_003 if r["name_ja"] not in text]
+    assert not missing
 
 
 def test_entity_page_shows_summary_as_ours(server):
