@@ -99,7 +99,7 @@ def test_timeline_view_equals_its_query(server, overview):
     years = {r["data-key"]: r["data-year"] for r in rects if "data-year" in r}
     assert years == {row["item"].rsplit("/", 1)[-1]: row["enactedYear"] for row in rows if row["enactedYear"]}
     assert len(years) >= 5
-    tips = {r["data-key"]: r for r in svg.iter(f"{SVG}rect") if r.get("data-year")}
+    tips = {r.get("data-key"): r for r in svg.iter(f"{SVG}rect") if r.get("data-year")}
     for key, rect in tips.items():
         tip = rect.find(f"{SVG}title").text
         assert years[key] in tip and ("年のみ" if lang == "ja" else "year only") in tip
@@ -113,7 +113,7 @@ def test_timeline_view_equals_its_query(server, overview):
                         if not (row["enactedYear"] or row["start"] or row["end"] or row["enacted"])}
     assert set(undated) == set(expected_undated) and len(undated) >= 5
     for key, kind in expected_undated.items():
-        words = {"bill": ("法案", "bill"), "act": ("日付の記載なし", "no date")}[kind]
+        words = {"bill": ("法律案", "bill"), "act": ("日付の記載なし", "no date")}[kind]
         assert words[0 if lang == "ja" else 1] in undated[key]
     text = " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
     assert ("廃止 2020年10月1日" if lang == "ja" else "repealed 1 Oct 2020") in text

@@ -233,7 +233,7 @@ async def budgets_view(request: Request, lang: str, cid: str = "chart-budgets") 
 
 
 def spans(request: Request, answer: Answer, lang: str, highlight: str | None = None) -> list[charts.Span]:
-    """Timeline rows from the timeline query: acts with their dates, the basic concept, plan periods."""
+    """Timeline rows from the timeline query: acts and bills with their dates, the basic concept, plan periods."""
     words = {
         "ja": ("公布", "施行", "廃止", "策定", "変更"),
         "en": ("enacted", "in force", "repealed", "drafted", "changed"),
@@ -243,14 +243,22 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
     for r in answer.rows:
         start, end = charts.parse_day(r["start"]), charts.parse_day(r["end"])
         events: list[tuple[str, str]] = []
-        note = ""
-        if r["kind"] == "act":
+        note, year, undated = "", None, ""
+        if r["kind"] in ("act", "bill"):
             if r["enacted"]:
                 events.append((r["enacted"], enacted))
+            elif r["enactedYear"]:
+                year = (int(r["enactedYear"]), year_only_tip(r, lang))
+                if not (r["start"] or r["end"]):
+                    note = f"公布 {r['enactedYear']}年（年のみ）" if lang == "ja" else f"enacted {r['enactedYear']} (year only)"
             if r["start"]:
                 events.append((r["start"], in_force))
             if r["end"]:
                 events.append((r["end"], repealed))
+            if r["kind"] == "bill":
+                undated = "法律案（未成立、平成21年度計画が挙げる）" if lang == "ja" else "bill, not passed (named in the FY2009 plan)"
+            elif not (events or year):
+                undated = "日付の記載なし（法令番号も記載なし）" if lang == "ja" else "no date or law number in the sources"
         elif r["kind"] == "basic-concept":
             events.append((r["start"] or "", drafted))
             if r["changed"]:
@@ -270,9 +278,19 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
                 events=tuple(events),
                 highlight=r["item"] == highlight,
                 note=note,  # type: ignore[arg-type]
+                year=year,
+                undated=undated,
             )
         )
     return out
+
+
+def year_only_tip(row: dict[str, str | None], lang: str) -> str:
+    """The tooltip of a year known only from the law number: which year, that it is the year only, and why."""
+    label, number, year = _pick(row, "labelJa", "labelEn", lang), row["lawNumber"] or "", row["enactedYear"]
+    if lang == "ja":
+        return f"{label}: 公布 {year}年（年のみ。法令番号 {number} から）"
+    return f"{label}: enacted {year} (year only, from the law number {number})"
 
 
 async def timeline_view(request: Request, lang: str, cid: str = "chart-timeline") -> View:
@@ -516,8 +534,9 @@ async def entity_picture(request: Request, iri: str, lang: str) -> dict[str, obj
 async def dated_picture(request: Request, iri: str, lang: str) -> dict[str, object] | None:
     """An act's or the basic concept's dates on the timeline, highlighted among the plans."""
     timeline = await saved_answer(request, QUERY_OF["timeline"])
-    if not any(r["item"] == iri for r in timeline.rows):
-        return None
+    dated = ("enactedYear", "enacted", "start", "end")
+    if not any(r["item"] == iri and any(r[k] for k in dated) for r in timeline.rows):
+        return None  # an act with no date in the sources has nothing to show on the timeline
     title = "年表上の位置" if lang == "ja" else "On the timeline"
     svg = charts.timeline("chart-entity-timeline", spans(request, timeline, lang, highlight=iri), title, title, lang)
     return {"kind": "dated", "timeline_svg": svg, "queries": ["timeline"]}
