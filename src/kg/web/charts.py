@@ -455,8 +455,9 @@ def timeline(
                     f'height="20" fill="none" stroke="{INK}" stroke-width="2"/>'
                 )
         if s.undated:
-            body.append(_text(label_width + 6, y + 15, s.undated, fill=MUTED, font_size=11, data_key=s.key,
-                              data_undated=s.kind))
+            body.append(
+                _text(label_width + 6, y + 15, s.undated, fill=MUTED, font_size=11, data_key=s.key, data_undated=s.kind)
+            )
         for iso, what in s.events:
             x = xof(_day(iso))
             body.append(
@@ -471,6 +472,14 @@ def timeline(
             marks += [xof(date(s.year[0], 1, 1)), xof(date(s.year[0] + 1, 1, 1))] if s.year else []
             if s.end and s.kind != "basic-concept":
                 marks.append(xof(s.end))
-            body.append(_note(" · ".join(notes), min(marks, default=label_width), max(marks, default=label_width),
-                              y + 15, label_width, width))
+            body.append(
+                _note(
+                    " · ".join(notes),
+                    min(marks, default=label_width),
+                    max(marks, default=label_width),
+                    y + 15,
+                    label_width,
+                    width,
+                )
+            )
     return _svg(cid, width, height, title, desc, body)

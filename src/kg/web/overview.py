@@ -232,6 +232,12 @@ async def budgets_view(request: Request, lang: str, cid: str = "chart-budgets") 
     return _view(request, "budgets", lang, answer, svg)
 
 
+UNDATED = {
+    "ja": ("法律案（未成立、平成21年度計画が挙げる）", "日付の記載なし（法令番号も記載なし）"),
+    "en": ("bill, not passed (named in the FY2009 plan)", "no date or law number in the sources"),
+}
+
+
 def spans(request: Request, answer: Answer, lang: str, highlight: str | None = None) -> list[charts.Span]:
     """Timeline rows from the timeline query: acts and bills with their dates, the basic concept, plan periods."""
     words = {
@@ -250,15 +256,16 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
             elif r["enactedYear"]:
                 year = (int(r["enactedYear"]), year_only_tip(r, lang))
                 if not (r["start"] or r["end"]):
-                    note = f"公布 {r['enactedYear']}年（年のみ）" if lang == "ja" else f"enacted {r['enactedYear']} (year only)"
+                    y = r["enactedYear"]
+                    note = f"公布 {y}年（年のみ）" if lang == "ja" else f"enacted {y} (year only)"
             if r["start"]:
                 events.append((r["start"], in_force))
             if r["end"]:
                 events.append((r["end"], repealed))
             if r["kind"] == "bill":
-                undated = "法律案（未成立、平成21年度計画が挙げる）" if lang == "ja" else "bill, not passed (named in the FY2009 plan)"
+                undated = UNDATED[lang][0]
             elif not (events or year):
-                undated = "日付の記載なし（法令番号も記載なし）" if lang == "ja" else "no date or law number in the sources"
+                undated = UNDATED[lang][1]
         elif r["kind"] == "basic-concept":
             events.append((r["start"] or "", drafted))
             if r["changed"]:
