@@ -67,6 +67,19 @@ def fit(text: str, width: float, size: float = 12) -> str:
     return text + "…"
 
 
+def fit_middle(text: str, width: float, size: float = 12) -> str:
+    """Like :func:`fit` but cut in the middle, so that names sharing a long beginning stay apart."""
+    if text_width(text, size) <= width:
+        return text
+    head, tail = text[: len(text) // 2], text[len(text) // 2 :]
+    while (head or tail) and text_width(head + "…" + tail, size) > width:
+        if text_width(head, size) >= text_width(tail, size) * 1.5:
+            head = head[:-1]
+        else:
+            tail = tail[1:]
+    return head.rstrip() + "…" + tail.lstrip()
+
+
 def _defs(cid: str) -> str:
     """Fill patterns of the three series, ids prefixed by the chart id (unique per page)."""
     dark, mid, light = SERIES
@@ -409,7 +422,7 @@ def timeline(
         label = _text(
             label_width - 8,
             y + 15,
-            fit(s.label, label_width - 12),
+            fit_middle(s.label, label_width - 12),
             "end",
             font_weight="bold" if s.highlight else "normal",
         )

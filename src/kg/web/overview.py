@@ -114,12 +114,15 @@ TEXT = {
     "timeline": {
         "ja": (
             "年表：法令と計画の期間",
-            "法律の施行・廃止（中小企業地域資源活用促進法は2020年10月1日廃止）と、各計画の期間（年度は4月1日〜3月31日）。",
+            "法律の公布・施行・廃止（中小企業地域資源活用促進法は2020年10月1日廃止）と、各計画の期間（年度は4月1日〜3月31日）。"
+            "公布日が書かれていない法律は、法令番号の年から分かる公布年を1年幅で示す。出典に日付も法令番号もない法律と法律案は、その旨を記す。",
         ),
         "en": (
             "Timeline of laws and plan periods",
-            "When each act came into force and was repealed (the Regional Resources Act on 1 October 2020) and "
-            "every plan's period, fiscal years drawn as 1 April – 31 March.",
+            "When each act was enacted, came into force and was repealed (the Regional Resources Act on 1 October "
+            "2020) and every plan's period, fiscal years drawn as 1 April – 31 March. Where no day of promulgation "
+            "is stated, the year read from the law number is drawn a year wide; acts with neither a date nor a "
+            "number in the sources, and the bill, are said to be so.",
         ),
     },
     "strategy": {
@@ -292,6 +295,11 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
     return out
 
 
+def placed(rows: list[charts.Span]) -> list[charts.Span]:
+    """The rows that have something on the time axis (an entity's picture leaves the undated laws to /overview)."""
+    return [s for s in rows if not s.undated or s.highlight]
+
+
 def year_only_tip(row: dict[str, str | None], lang: str) -> str:
     """The tooltip of a year known only from the law number: which year, that it is the year only, and why."""
     label, number, year = _pick(row, "labelJa", "labelEn", lang), row["lawNumber"] or "", row["enactedYear"]
@@ -448,7 +456,7 @@ async def municipality_picture(request: Request, iri: str, lang: str) -> dict[st
             plan_title,
             plan_title,
             lang,
-            label_width=220,
+            label_width=320,
             plot_width=360,
             legend=False,
         )
@@ -461,8 +469,8 @@ async def municipality_picture(request: Request, iri: str, lang: str) -> dict[st
             {
                 "label": _pick(r, "labelJa", "labelEn", lang),
                 "href": _href(request, r["item"]),
-                "from": r["start"],
-                "to": r["end"],
+                "from": charts.fmt_date(r["start"], lang) if r["start"] else "",
+                "to": charts.fmt_date(r["end"], lang) if r["end"] else "",
             }
             for r in plans.rows
         ],
@@ -515,7 +523,7 @@ async def plan_picture(request: Request, iri: str, lang: str) -> dict[str, objec
     svg = None
     if in_timeline:
         title = "計画の期間（年表上）" if lang == "ja" else "The plan's period on the timeline"
-        rows = spans(request, timeline, lang, highlight=iri)
+        rows = placed(spans(request, timeline, lang, highlight=iri))
         svg = charts.timeline("chart-entity-timeline", rows, title, title, lang)
     return {
         "kind": "plan",
@@ -545,5 +553,6 @@ async def dated_picture(request: Request, iri: str, lang: str) -> dict[str, obje
     if not any(r["item"] == iri and any(r[k] for k in dated) for r in timeline.rows):
         return None  # an act with no date in the sources has nothing to show on the timeline
     title = "年表上の位置" if lang == "ja" else "On the timeline"
-    svg = charts.timeline("chart-entity-timeline", spans(request, timeline, lang, highlight=iri), title, title, lang)
+    rows = placed(spans(request, timeline, lang, highlight=iri))
+    svg = charts.timeline("chart-entity-timeline", rows, title, title, lang)
     return {"kind": "dated", "timeline_svg": svg, "queries": ["timeline"]}
