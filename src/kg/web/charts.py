@@ -68,16 +68,36 @@ def fit(text: str, width: float, size: float = 12) -> str:
 
 
 def fit_middle(text: str, width: float, size: float = 12) -> str:
-    """Like :func:`fit` but cut in the middle, so that names sharing a long beginning stay apart."""
+    """Like :func:`fit` but cut in the middle, so that names sharing a long beginning stay apart.
+
+    Text with spaces is cut between words (two words kept at the front for one at the end).
+    """
     if text_width(text, size) <= width:
         return text
-    head, tail = text[: len(text) // 2], text[len(text) // 2 :]
-    while (head or tail) and text_width(head + "…" + tail, size) > width:
-        if text_width(head, size) >= text_width(tail, size) * 1.5:
-            head = head[:-1]
+    words = text.split(" ")
+    if len(words) > 2:
+        head, tail = [words[0]], [words[-1]]
+        rest = words[1:-1]
+        while rest:
+            preferred = len(head) < 2 * len(tail) + 1
+            for front in (preferred, not preferred):
+                trial = (head + [rest[0]], tail) if front else (head, [rest[-1]] + tail)
+                if text_width(" ".join(trial[0]) + " … " + " ".join(trial[1]), size) <= width:
+                    head, tail = trial
+                    rest = rest[1:] if front else rest[:-1]
+                    break
+            else:
+                break
+        joined = " ".join(head) + " … " + " ".join(tail)
+        if text_width(joined, size) <= width:
+            return joined
+    front, back = text[: len(text) // 2], text[len(text) // 2 :]
+    while (front or back) and text_width(front + "…" + back, size) > width:
+        if text_width(front, size) >= text_width(back, size) * 1.5:
+            front = front[:-1]
         else:
-            tail = tail[1:]
-    return head.rstrip() + "…" + tail.lstrip()
+            back = back[1:]
+    return front.rstrip() + "…" + back.lstrip()
 
 
 def _defs(cid: str) -> str:
