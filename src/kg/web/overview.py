@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote
 
 from fastapi import Request
@@ -75,8 +76,9 @@ class View:
     answer: Answer
     extra: list[dict[str, object]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def editor_href(self) -> str:
+        """The query page with this view's query (quoted once: views are kept per dataset version)."""
         return "/?query=" + quote(self.query.text)  # type: ignore[attr-defined]
 
     @property
