@@ -546,7 +546,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=900.0, help="time cap per scale step, seconds")
     parser.add_argument("--report-only", action="store_true", help="re-render REPORT.md from bench/results/")
-    parser.add_argument("--parts", default="serving,endpoints,scale", help="which parts to run (comma-separated)")
+    parser.add_argument("--parts", default="serving,endpoints,scale,pages", help="which parts to run (comma-separated)")
     parser.add_argument("--serving-seconds", type=float, default=5.0, help="seconds per serving scenario and server")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of every process of ours")
     parser.add_argument("--page-requests", type=int, default=20, help="warm requests per page (pages part)")
