@@ -182,6 +182,8 @@ def test_landing_page_says_what_the_graph_holds_then_overviews_then_editor(serve
     assert len(documents) == 5 and all(d["titleEn"] in html.replace("&#39;", "'") for d in documents)
     dates = sorted(d for r in _answer(server, "timeline") for d in (r["start"], r["end"], r["enacted"], r["changed"]) if d)
     assert dates[0] == "2007-06-29" and "29 Jun 2007" in html and "31 Mar 2026" in html
+    first_law = min(r["enactedYear"] for r in _answer(server, "timeline") if r["enactedYear"])
+    assert f"The acts it cites go back to {first_law}, by the years in their law numbers." in html
     assert html.index("What this graph holds") < html.index('href="/overview?lang=en#budgets"') < html.index('id="query"')
 
 

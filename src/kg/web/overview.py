@@ -417,6 +417,7 @@ async def summary(request: Request, lang: str) -> dict[str, object]:
             for r in documents.rows
         ],
         "period": (charts.fmt_date(days[0], lang), charts.fmt_date(days[-1], lang)) if days else None,
+        "laws_from": min((r["enactedYear"] for r in timeline.rows if r["enactedYear"]), default=None),
     }
 
 
