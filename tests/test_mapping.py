@@ -7,6 +7,8 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.namespaces import KGO, entity
 
+from .conftest import ROOT as PROJECT_ROOT
+
 
 def _codes(g, resource: URIRef) -> set[str]:
     return {str(m).rsplit("/", 1)[-1] for m in g.objects(resource, KGO.area)}
@@ -90,6 +92,14 @@ def test_every_resource_traces_to_section(graphs):
         assert str(g.value(citation, KGO.section)).startswith("2 (")
 
 
+
+def _table_rows(name):
+    import csv
+
+    with open(PROJECT_ROOT / "data" / f"{name}.csv", encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def test_legal_basis(graphs):
     g = graphs.data
     act = entity("law", "419ac0000000039")
@@ -102,6 +112,36 @@ def test_legal_basis(graphs):
     assert g.value(provision, KGO.partOfAct) == act
     assert (g.value(provision, KGO.articleNumber), g.value(provision, KGO.paragraphNumber)) == (
         Literal(5), Literal(1))
+
+
+def test_promulgation_year_derived_from_the_law_number_with_its_source(graphs):
+    from rdflib.namespace import PROV
+
+    from kg.dates import law_number_year
+
+    g = graphs.data
+    laws = _table_rows("legal_bases")
+    numbered = [r for r in laws if r["law_number_ja"]]
+    assert len(numbered) >= 5
+    for r in laws:
+        s = entity("law", r["id"])
+        if not r["law_number_ja"]:
+            assert g.value(s, KGO.promulgationYear) is None and g.value(s, KGO.lawNumberCitation) is None
+            continue
+        year = g.value(s, KGO.promulgationYear)
+        assert year == Literal(str(law_number_year(r["law_number_ja"])), datatype=XSD.gYear)
+        cited = set()
+        for c in g.objects(s, KGO.lawNumberCitation):
+            assert (c, RDF.type, KGO.SourceCitation) in g
+            doc = str(g.value(c, PROV.entity)).rsplit("/", 1)[-1]
+            cited |= {(doc, str(sec)) for sec in g.objects(c, KGO.section)}
+        expected = {tuple(c.split(":", 1)) for c in r["law_number_source"].split(";")}
+        assert cited == expected, r["id"]
+    act = entity("law", "419ac0000000039")
+    assert g.value(act, KGO.promulgationYear) == Literal("2007", datatype=XSD.gYear)
+    assert ("000", "中小企業地域資源活用促進法における基本構想の変更について") in {
+        (str(g.value(c, PROV.entity)).rsplit("/", 1)[-1], str(sec))
+        for c in g.objects(act, KGO.lawNumberCitation) for sec in g.objects(c, KGO.section)}
 
 
 def test_basic_concept(graphs):

@@ -16,6 +16,7 @@ from kg.dates import (
     fiscal_year_bounds,
     fiscal_year_of,
     is_valid_code6,
+    law_number_year,
     parse_era_date,
 )
 from kg.metadata import METADATA_FILE, read_schema
@@ -69,6 +70,32 @@ def test_known_era_boundaries():
         try:
             parse_era_date(bad)
         except ValueError:
+            continue
+        raise AssertionError(bad)
+
+
+@given(st.sampled_from(sorted(ERAS)), st.integers(1, 31), st.integers(1, 200), st.booleans())
+def test_law_number_year_is_the_era_year(era, year, number, wide):
+    later = sorted(d for d in ERAS.values() if d > ERAS[era])
+    assume(not later or ERAS[era].year + year - 1 <= later[0].year)  # the era still ran that year
+    digits = (lambda t: t.translate(FULLWIDTH)) if wide else str
+    text = f"{era}{digits(str(year))}年法律第{digits(str(number))}号"
+    assert law_number_year(text) == era_year_to_western(era, year) == ERAS[era].year + year - 1
+
+
+def test_law_number_year_known_numbers():
+    # 平成 n → 1988 + n, 令和 n → 2018 + n, 昭和 n → 1925 + n
+    assert law_number_year("平成19年法律第39号") == 2007
+    assert law_number_year("平成11年法律第18号") == 1999
+    assert law_number_year("令和2年法律第58号") == 2020
+    assert law_number_year("昭和41年法律第97号") == 1966
+    assert law_number_year("平成元年法律第1号") == 1989
+    assert law_number_year("平成 １９ 年 法律 第 ３９ 号") == 2007
+    for bad in ("平成19年政令第39号", "平成32年法律第1号", "昭和65年法律第1号", "2007年法律第39号", "平成0年法律第1号", ""):
+        try:
+            law_number_year(bad)
+        except ValueError as e:
+            assert repr(bad) in str(e) or bad == ""
             continue
         raise AssertionError(bad)
 

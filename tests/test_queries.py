@@ -276,13 +276,25 @@ def test_budgets_by_area_fy2009(backend, saved):
 
 
 def test_timeline(backend, saved):
+    from kg.dates import law_number_year
+
     rows = _rows(backend, saved, "timeline")
-    acts = [r for r in rows if r["kind"] == "act"]
-    dated = [law for law in _table("legal_bases") if law["kind"] == "act"
-             and (law["promulgated"] or law["in_force"] or law["repealed"])]
-    assert [(r["item"].rsplit("/", 1)[-1], r["enacted"], r["start"], r["end"]) for r in acts] == [
-        (law["id"], law["promulgated"] or None, law["in_force"] or None, law["repealed"] or None) for law in dated]
-    assert acts[0]["end"] == "2020-10-01"  # 中小企業地域資源活用促進法, repealed by 令和2年法律第58号
+    laws = [r for r in rows if r["kind"] in ("act", "bill")]
+    # every act and bill is on the timeline, dated or not; the year of promulgation comes from the law number
+    expected = {law["id"]: (law["kind"], law["promulgated"] or None, law["in_force"] or None, law["repealed"] or None,
+                            str(law_number_year(law["law_number_ja"])) if law["law_number_ja"] else None,
+                            law["law_number_ja"] or None)
+                for law in _table("legal_bases") if law["kind"] in ("act", "bill")}
+    assert {r["item"].rsplit("/", 1)[-1]: (r["kind"], r["enacted"], r["start"], r["end"], r["enactedYear"], r["lawNumber"])
+            for r in laws} == expected
+    assert len(laws) == len(expected)  # one row each
+    acts = [r for r in laws if r["kind"] == "act"]
+    assert len(acts) == 10 and sum(1 for r in laws if r["kind"] == "bill") == 1
+    first = next(r for r in acts if r["item"].endswith("/419ac0000000039"))
+    assert (first["enactedYear"], first["start"], first["end"]) == ("2007", "2007-06-29", "2020-10-01")
+    keys = [r["enactedYear"] or (r["start"] or "")[:4] for r in laws]
+    dated = [k for k in keys if k]
+    assert dated == sorted(dated) and keys[: len(dated)] == dated  # dated by year first, then the undated
     concept = next(r for r in rows if r["kind"] == "basic-concept")
     assert (concept["start"], concept["changed"]) == ("2008-07", "2011-01-21")
     plans = {r["item"].rsplit("/", 1)[-1]: r for r in rows if r["kind"] == "plan"}

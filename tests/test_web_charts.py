@@ -44,3 +44,16 @@ def test_labels_are_escaped_text_and_chart_is_accessible():
     assert svg.find(f"{ns}title").text == "T & T" and svg.get("aria-labelledby") == "c-title c-desc"
     totals = {t.get("data-key"): t.get("data-total") for t in svg.iter(f"{ns}text") if t.get("data-total")}
     assert totals == {"1": "3", "2": "0"}  # a row without any value still shows its 0
+
+
+def test_fit_middle_keeps_long_names_apart_and_inside_the_width():
+    from kg.web.charts import fit_middle, text_width
+
+    a = "Act on the Promotion of Business Activities by SMEs Utilising Regional Industrial Resources"
+    b = "Act on the Promotion of Business Activities through Collaboration with Agriculture and Fisheries"
+    cut = [fit_middle(t, 200) for t in (a, b)]
+    assert cut[0] != cut[1] and all("…" in c and text_width(c) <= 200 for c in cut)
+    assert cut[0].startswith("Act on") and cut[0].endswith("Resources")  # whole words at both ends
+    ja = fit_middle("中小企業による地域産業資源を活用した事業活動の促進に関する法律", 150)
+    assert text_width(ja) <= 150 and ja.startswith("中小企業") and ja.endswith("法律")
+    assert fit_middle("Short name", 200) == "Short name"

@@ -90,11 +90,42 @@ def test_timeline_view_equals_its_query(server, overview):
     svg = _svg(html, "chart-timeline")
     _accessible(svg)
     rows = _answer(server, "timeline")
-    bars = {r["data-key"]: (r["data-start"], r["data-end"] or None) for r in _rects(svg)}
-    expected = {row["item"].rsplit("/", 1)[-1]: (row["start"], row["end"]) for row in rows if row["kind"] != "basic-concept"}
+    rects = _rects(svg)
+    bars = {r["data-key"]: (r["data-start"], r["data-end"] or None) for r in rects if "data-start" in r}
+    expected = {row["item"].rsplit("/", 1)[-1]: (row["start"], row["end"])
+                for row in rows if row["kind"] != "basic-concept" and row["start"]}
     assert bars == expected
+    # a year known only from the law number is drawn as the whole year, and says so
+    years = {r["data-key"]: r["data-year"] for r in rects if "data-year" in r}
+    assert years == {row["item"].rsplit("/", 1)[-1]: row["enactedYear"] for row in rows if row["enactedYear"]}
+    assert len(years) >= 5
+    tips = {r.get("data-key"): r for r in svg.iter(f"{SVG}rect") if r.get("data-year")}
+    for key, rect in tips.items():
+        tip = rect.find(f"{SVG}title").text
+        assert years[key] in tip and ("年のみ" if lang == "ja" else "year only") in tip
+    # every act and bill has its row; the undated ones say that no date is stated, the bill that it is a bill
+    laws = [row for row in rows if row["kind"] in ("act", "bill")]
+    assert len(laws) == 11
+    labels = {a.find(f"{SVG}title").text for a in svg.iter(f"{SVG}a")}
+    assert {row["labelEn" if lang == "en" else "labelJa"] for row in laws} <= labels
+    undated = {t.get("data-key"): t.text for t in svg.iter(f"{SVG}text") if t.get("data-undated")}
+    expected_undated = {row["item"].rsplit("/", 1)[-1]: row["kind"] for row in laws
+                        if not (row["enactedYear"] or row["start"] or row["end"] or row["enacted"])}
+    assert set(undated) == set(expected_undated) and len(undated) >= 5
+    for key, kind in expected_undated.items():
+        words = {"bill": ("法律案", "bill"), "act": ("日付の記載なし", "no date")}[kind]
+        assert words[0 if lang == "ja" else 1] in undated[key]
     text = " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
     assert ("廃止 2020年10月1日" if lang == "ja" else "repealed 1 Oct 2020") in text
+    assert ("年のみ" if lang == "ja" else "year only") in text  # the legend names the year-wide mark
+
+
+def test_law_page_with_a_year_only_shows_it(server):
+    html = httpx.get(f"{server.url}/id/law/411ac0000000018", headers={"Accept": "text/html", **EN}).text
+    svg = _svg(html, "chart-entity-timeline")
+    assert [r.get("data-year") for r in svg.iter(f"{SVG}rect") if r.get("data-key") == "411ac0000000018"] == ["1999"]
+    undated = httpx.get(f"{server.url}/id/law/kankoju-ho", headers={"Accept": "text/html", **EN})
+    assert undated.status_code == 200 and "chart-entity-timeline" not in undated.text
 
 
 def test_strategy_view_equals_its_query(server, overview):
@@ -151,6 +182,8 @@ def test_landing_page_says_what_the_graph_holds_then_overviews_then_editor(serve
     assert len(documents) == 5 and all(d["titleEn"] in html.replace("&#39;", "'") for d in documents)
     dates = sorted(d for r in _answer(server, "timeline") for d in (r["start"], r["end"], r["enacted"], r["changed"]) if d)
     assert dates[0] == "2007-06-29" and "29 Jun 2007" in html and "31 Mar 2026" in html
+    first_law = min(r["enactedYear"] for r in _answer(server, "timeline") if r["enactedYear"])
+    assert f"The acts it cites go back to {first_law}, by the years in their law numbers." in html
     assert html.index("What this graph holds") < html.index('href="/overview?lang=en#budgets"') < html.index('id="query"')
 
 

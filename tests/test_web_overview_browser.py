@@ -19,13 +19,21 @@ def _errors(driver):
 
 PAGES = [
     ("/overview", ["resources", "budgets", "timeline", "strategy"]),
+    ("/overview?lang=ja", ["resources", "budgets", "timeline", "strategy"]),
     ("/overview?lang=en", ["resources", "budgets", "timeline", "strategy"]),
     ("/", []),
     ("/?lang=en", []),
-    ("/search?q=%E8%B6%B3%E7%AB%8B", []),  # 足立
-    ("/id/municipality/131211", ["picture"]),
+    ("/?lang=ja", []),
+    ("/search?q=%E8%B6%B3%E7%AB%8B&lang=ja", []),  # 足立
+    ("/search?q=%E8%B6%B3%E7%AB%8B&lang=en", []),
+    ("/id/municipality/131211?lang=ja", ["picture"]),
+    ("/id/municipality/131211?lang=en", ["picture"]),
+    ("/id/plan/tokyo-industrial-promotion-guideline-fy2011?lang=ja", ["picture"]),
+    ("/id/plan/adachi-ku-revitalization-plan-fy2021?lang=ja", ["picture"]),
     ("/id/plan/tokyo-industrial-promotion-guideline-fy2011?lang=en", ["picture"]),
-    ("/id/law/419ac0000000039", ["picture"]),
+    ("/id/plan/adachi-ku-revitalization-plan-fy2021?lang=en", ["picture"]),
+    ("/id/law/419ac0000000039?lang=ja", ["picture"]),
+    ("/id/law/411ac0000000018?lang=en", ["picture"]),
 ]
 
 
@@ -38,14 +46,20 @@ def test_page_loads_without_console_errors_and_is_screenshotted(server, browser,
     browser.get(server.url + path)
     assert browser.find_element(By.CSS_SELECTOR, "header form.site-search input[name=q]").is_displayed()
     stem = path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-").replace("%", "") or "landing"
-    if "lang=en" in path and path.startswith("/?"):
-        stem = "landing_en"
-    browser.save_screenshot(str(ARTIFACTS / f"{stem[:60]}.png"))
+    if path.startswith("/?"):
+        stem = "landing_" + path[-2:]
+    browser.save_screenshot(str(ARTIFACTS / f"{stem[:80]}.png"))
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(max(height, 900), 8000))  # the whole page, as a reader scrolls it
+    try:
+        browser.save_screenshot(str(ARTIFACTS / f"{stem[:80]}-full.png"))
+    finally:
+        browser.set_window_size(1280, 900)
     for view in views:
         element = browser.find_element(By.ID, view) if view != "picture" else browser.find_element(
             By.CSS_SELECTOR, "section.picture")
         browser.execute_script("arguments[0].scrollIntoView()", element)
-        element.screenshot(str(ARTIFACTS / f"{stem[:50]}-{view}.png"))
+        element.screenshot(str(ARTIFACTS / f"{stem[:80]}-{view}.png"))
         svg = element.find_element(By.CSS_SELECTOR, "svg")
         assert svg.size["width"] > 100 and svg.size["height"] > 40  # drawn, not collapsed
     assert _errors(browser) == [], path

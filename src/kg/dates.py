@@ -52,6 +52,31 @@ def parse_era_date(text: str) -> date | tuple[int, int] | int:
     return result
 
 
+_LAW_NUMBER_RE = re.compile(r"^(明治|大正|昭和|平成|令和)(元|\d+)年法律第(\d+)号$")
+
+
+def law_number_year(text: str) -> int:
+    """Return the Gregorian year of promulgation read from a law number (法令番号).
+
+    Acts are numbered per year of promulgation, so the year in the number is that year:
+    平成11年法律第18号 → 1999 (平成 n → 1988 + n, 令和 n → 2018 + n, 昭和 n → 1925 + n). Only the
+    year follows, not the day. Full-width digits and spaces are allowed. Raises ValueError (naming
+    the text) for anything that is not an act's number or for a year after the end of its era.
+    """
+    norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    m = _LAW_NUMBER_RE.match(norm)
+    if not m:
+        raise ValueError(f"not a law number (like 平成19年法律第39号): {text!r}")
+    era, y, _number = m.groups()
+    if y != "元" and int(y) < 1:
+        raise ValueError(f"{text!r}: an era year starts at 1 (元年)")
+    year = era_year_to_western(era, 1 if y == "元" else int(y))
+    later = [start for start in ERAS.values() if start > ERAS[era]]
+    if later and year > min(later).year:
+        raise ValueError(f"{text!r}: {era} had ended by {year}")
+    return year
+
+
 def fiscal_year_bounds(fy: int) -> tuple[date, date]:
     """Return the first and last day of Japanese fiscal year ``fy`` (April to March)."""
     return date(fy, 4, 1), date(fy + 1, 3, 31)

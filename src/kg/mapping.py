@@ -18,7 +18,7 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, TIME, XSD
 
-from .dates import fiscal_year_bounds
+from .dates import fiscal_year_bounds, law_number_year
 from .namespaces import EGOV_LAW, ESTAT_SAC, KGO, SCHEMA, entity
 from .sources import Citation, Records, Row
 from .text import match_key
@@ -110,20 +110,31 @@ class MappingContext:
 
     def cite(self, s: URIRef, citations: Iterable[Citation]) -> None:
         """Link an entity to its source documents, with one qualified derivation per document."""
+        for doc, citation in self._citations(s, "source", citations):
+            self.g.add((s, PROV.wasDerivedFrom, entity("source", doc)))
+            self.g.add((s, PROV.qualifiedDerivation, citation))
+
+    def cite_fact(self, s: URIRef, p: URIRef, name: str, citations: Iterable[Citation]) -> None:
+        """Link ``s`` by ``p`` to citations of where one of its facts (``name``) is stated, one per document."""
+        for _, citation in self._citations(s, f"{name}-source", citations):
+            self.g.add((s, p, citation))
+
+    def _citations(self, s: URIRef, name: str, citations: Iterable[Citation]) -> list[tuple[str, URIRef]]:
+        """Make one ``kgo:SourceCitation`` node ``<s#name-DOC>`` per document, with its sections."""
         sections: dict[str, list[str]] = {}
         for c in citations:
             sections.setdefault(c.doc, []).append(c.section)
+        out = []
         for doc, secs in sections.items():
-            source = entity("source", doc)
-            self.g.add((s, PROV.wasDerivedFrom, source))
-            citation = URIRef(f"{s}#source-{doc}")
-            self.g.add((s, PROV.qualifiedDerivation, citation))
+            citation = URIRef(f"{s}#{name}-{doc}")
             self.g.add((citation, RDF.type, KGO.SourceCitation))
-            self.g.add((citation, PROV.entity, source))
+            self.g.add((citation, PROV.entity, entity("source", doc)))
             for sec in secs:
                 if doc == "ref" and sec == REFERENCE_FILE:
                     continue  # a file name, not a section heading (the list carries kgo:fileName)
                 self.g.add((citation, KGO.section, Literal(sec, lang="ja")))
+            out.append((doc, citation))
+        return out
 
     def links(self, s: URIRef, p: URIRef, targets: object, to: Callable[[object], URIRef]) -> None:
         """Add ``s p to(t)`` for every key in the list ``targets`` (a many-valued column)."""
@@ -247,7 +258,10 @@ def map_legal_bases(m: MappingContext) -> None:
         m.g.add((s, RDF.type, LEGAL_BASIS_CLASS[str(r["kind"])]))
         m.labels(s, r["name_ja"], r["name_en"])
         m.add(s, SKOS.altLabel, r.get("short_name_ja"), lang="ja")
-        m.add(s, KGO.lawNumber, r.get("law_number_ja"), lang="ja")
+        if r.get("law_number_ja"):  # the year of promulgation follows from the number (its day does not)
+            m.add(s, KGO.lawNumber, r["law_number_ja"], lang="ja")
+            m.add(s, KGO.promulgationYear, str(law_number_year(str(r["law_number_ja"]))), dtype=XSD.gYear)
+            m.cite_fact(s, KGO.lawNumberCitation, "law-number", r.get("law_number_source") or [])  # type: ignore[arg-type]
         if r.get("egov_id"):
             m.add(s, KGO.eGovLawId, r["egov_id"])
             m.g.add((s, RDFS.seeAlso, URIRef(f"{EGOV_LAW}{r['egov_id']}")))

@@ -67,6 +67,39 @@ def fit(text: str, width: float, size: float = 12) -> str:
     return text + "…"
 
 
+def fit_middle(text: str, width: float, size: float = 12) -> str:
+    """Like :func:`fit` but cut in the middle, so that names sharing a long beginning stay apart.
+
+    Text with spaces is cut between words (two words kept at the front for one at the end).
+    """
+    if text_width(text, size) <= width:
+        return text
+    words = text.split(" ")
+    if len(words) > 2:
+        head, tail = [words[0]], [words[-1]]
+        rest = words[1:-1]
+        while rest:
+            preferred = len(head) < 2 * len(tail) + 1
+            for front in (preferred, not preferred):
+                trial = (head + [rest[0]], tail) if front else (head, [rest[-1]] + tail)
+                if text_width(" ".join(trial[0]) + " … " + " ".join(trial[1]), size) <= width:
+                    head, tail = trial
+                    rest = rest[1:] if front else rest[:-1]
+                    break
+            else:
+                break
+        joined = " ".join(head) + " … " + " ".join(tail)
+        if text_width(joined, size) <= width:
+            return joined
+    front, back = text[: len(text) // 2], text[len(text) // 2 :]
+    while (front or back) and text_width(front + "…" + back, size) > width:
+        if text_width(front, size) >= text_width(back, size) * 1.5:
+            front = front[:-1]
+        else:
+            back = back[1:]
+    return front.rstrip() + "…" + back.lstrip()
+
+
 def _defs(cid: str) -> str:
     """Fill patterns of the three series, ids prefixed by the chart id (unique per page)."""
     dark, mid, light = SERIES
@@ -314,6 +347,17 @@ def budget_bars(
 
 
 # --------------------------------------------------------------------------- (c) timeline
+def _note(text: str, left: float, right: float, y: float, floor: float, width: float) -> str:
+    """A row's note right of its marks, else left of them, else cut to the room on the right (full text in a title)."""
+    w = text_width(text, 11)
+    if right + 9 + w <= width - 4:
+        return _text(right + 9, y, text, font_size=11)
+    if left - 9 - w >= floor:
+        return _text(left - 9, y, text, "end", font_size=11)
+    room = max(width - 4 - right - 9, 40)
+    return f"<g><title>{escape(text)}</title>{_text(right + 9, y, fit(text, room, 11), font_size=11)}</g>"
+
+
 @dataclass(frozen=True)
 class Span:
     """A row of the timeline: a bar from start to end (open when end is None) and marked events."""
@@ -321,12 +365,14 @@ class Span:
     key: str
     label: str
     href: str | None
-    kind: str  # act | basic-concept | plan
+    kind: str  # act | bill | basic-concept | plan
     start: date | None
     end: date | None
     events: tuple[tuple[str, str], ...] = ()  # (ISO date or year-month as stated, what happened)
     highlight: bool = False
     note: str = ""
+    year: tuple[int, str] | None = None  # a year known without its day, drawn year-wide: (year, its tooltip)
+    undated: str = ""  # said in the plot area when nothing can be placed on the axis
 
 
 def _day(iso: str) -> date:
@@ -352,6 +398,7 @@ def timeline(
 ) -> Markup:
     """Return a timeline: one row per span, a year axis, bars drawn between exact dates."""
     days = [d for s in spans for d in (s.start, s.end, *(_day(e) for e, _ in s.events)) if d]
+    days += [date(s.year[0], 1, 1) for s in spans if s.year]
     first = date(min(days).year, 1, 1) if days else date(2000, 1, 1)
     last = date(max(days).year + 1, 1, 1) if days else date(2001, 1, 1)
     span_days = (last - first).days or 1
@@ -360,20 +407,29 @@ def timeline(
         return label_width + (d - first).days / span_days * plot_width
 
     row = 22
-    y0 = 30 if legend else 10
+    y0 = 48 if legend else 10
     height = y0 + row * len(spans) + 30
-    width = label_width + plot_width + 150
+    width = label_width + plot_width + 200
     names = (
-        ("法律（施行〜廃止）", "計画の期間", "日付のある出来事（公布・施行・廃止・策定・変更）")
+        (
+            "法律（施行〜廃止）",
+            "計画の期間",
+            "公布年（年のみ・法令番号から）",
+            "日付のある出来事（公布・施行・廃止・策定・変更）",
+        )
         if lang == "ja"
-        else ("Act (in force → repealed)", "Plan period", "Dated event (enacted, in force, repealed, drafted, changed)")
+        else (
+            "Act (in force → repealed)",
+            "Plan period",
+            "Year of promulgation (year only, from the law number)",
+            "Dated event (enacted, in force, repealed, drafted, changed)",
+        )
     )
     body = []
-    if legend:  # two series swatches, then the diamond that marks a dated event
-        body = _legend(cid, 8, 14, list(names[:2]))
-        x = 8 + 60 + text_width(names[0]) + text_width(names[1])
-        body.append(f'<path d="M{x + 6:.1f} 3 l5 7 l-5 7 l-5 -7 z" fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>')
-        body.append(_text(x + 16, 14, names[2]))
+    if legend:  # three swatches, then (second line) the diamond that marks a dated event
+        body = _legend(cid, 8, 14, list(names[:3]))
+        body.append(f'<path d="M14 21 l5 7 l-5 7 l-5 -7 z" fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>')
+        body.append(_text(27, 32, names[3]))
     years = range(first.year, last.year + 1)
     every = 1 if len(years) <= 12 else 2
     for year in years:
@@ -386,12 +442,21 @@ def timeline(
         label = _text(
             label_width - 8,
             y + 15,
-            fit(s.label, label_width - 12),
+            fit_middle(s.label, label_width - 12),
             "end",
             font_weight="bold" if s.highlight else "normal",
         )
         body.append(f'<a href="{escape(s.href)}"><title>{escape(s.label)}</title>{label}</a>' if s.href else label)
         series = {"act": 0, "plan": 1, "basic-concept": 2}.get(s.kind, 1)
+        if s.year:  # the whole year, a little taller than a bar so that a bar starting in it leaves it visible
+            year, tip = s.year
+            x = xof(date(year, 1, 1))
+            body.append(_rect(x, y + 1, xof(date(year + 1, 1, 1)) - x, 20, _fill(cid, 2), tip, key=s.key, year=year))
+            if s.highlight and not s.start:
+                body.append(
+                    f'<rect x="{x - 3:.1f}" y="{y - 2}" width="{xof(date(year + 1, 1, 1)) - x + 6:.1f}" '
+                    f'height="26" fill="none" stroke="{INK}" stroke-width="2"/>'
+                )
         if s.start:
             end = s.end or last
             tip = f"{s.label}: {fmt_date(s.start.isoformat(), lang)} – " + (
@@ -422,6 +487,10 @@ def timeline(
                     f'<rect x="{xof(s.start) - 3:.1f}" y="{y + 1}" width="{xof(end) - xof(s.start) + 6:.1f}" '
                     f'height="20" fill="none" stroke="{INK}" stroke-width="2"/>'
                 )
+        if s.undated:
+            body.append(
+                _text(label_width + 6, y + 15, s.undated, fill=MUTED, font_size=11, data_key=s.key, data_undated=s.kind)
+            )
         for iso, what in s.events:
             x = xof(_day(iso))
             body.append(
@@ -432,8 +501,18 @@ def timeline(
         notes = [f"{what} {fmt_date(iso, lang)}" for iso, what in s.events if what]
         notes += [s.note] if s.note else []
         if notes:
-            right = max([xof(_day(d)) for d, _ in s.events] + [xof(s.start) if s.start else label_width])
+            marks = [xof(_day(d)) for d, _ in s.events] + ([xof(s.start)] if s.start else [])
+            marks += [xof(date(s.year[0], 1, 1)), xof(date(s.year[0] + 1, 1, 1))] if s.year else []
             if s.end and s.kind != "basic-concept":
-                right = max(right, xof(s.end))
-            body.append(_text(right + 9, y + 15, " · ".join(notes), font_size=11))
+                marks.append(xof(s.end))
+            body.append(
+                _note(
+                    " · ".join(notes),
+                    min(marks, default=label_width),
+                    max(marks, default=label_width),
+                    y + 15,
+                    label_width,
+                    width,
+                )
+            )
     return _svg(cid, width, height, title, desc, body)

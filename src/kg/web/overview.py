@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote
 
 from fastapi import Request
@@ -75,8 +76,9 @@ class View:
     answer: Answer
     extra: list[dict[str, object]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def editor_href(self) -> str:
+        """The query page with this view's query (quoted once: views are kept per dataset version)."""
         return "/?query=" + quote(self.query.text)  # type: ignore[attr-defined]
 
     @property
@@ -114,12 +116,15 @@ TEXT = {
     "timeline": {
         "ja": (
             "年表：法令と計画の期間",
-            "法律の施行・廃止（中小企業地域資源活用促進法は2020年10月1日廃止）と、各計画の期間（年度は4月1日〜3月31日）。",
+            "法律の公布・施行・廃止（中小企業地域資源活用促進法は2020年10月1日廃止）と、各計画の期間（年度は4月1日〜3月31日）。"
+            "公布日が書かれていない法律は、法令番号の年から分かる公布年を1年幅で示す。出典に日付も法令番号もない法律と法律案は、その旨を記す。",
         ),
         "en": (
             "Timeline of laws and plan periods",
-            "When each act came into force and was repealed (the Regional Resources Act on 1 October 2020) and "
-            "every plan's period, fiscal years drawn as 1 April – 31 March.",
+            "When each act was enacted, came into force and was repealed (the Regional Resources Act on 1 October "
+            "2020) and every plan's period, fiscal years drawn as 1 April – 31 March. Where no day of promulgation "
+            "is stated, the year read from the law number is drawn a year wide; acts with neither a date nor a "
+            "number in the sources, and the bill, are said to be so.",
         ),
     },
     "strategy": {
@@ -232,8 +237,14 @@ async def budgets_view(request: Request, lang: str, cid: str = "chart-budgets") 
     return _view(request, "budgets", lang, answer, svg)
 
 
+UNDATED = {
+    "ja": ("法律案（未成立、平成21年度計画が挙げる）", "日付の記載なし（法令番号も記載なし）"),
+    "en": ("bill, not passed (named in the FY2009 plan)", "no date or law number in the sources"),
+}
+
+
 def spans(request: Request, answer: Answer, lang: str, highlight: str | None = None) -> list[charts.Span]:
-    """Timeline rows from the timeline query: acts with their dates, the basic concept, plan periods."""
+    """Timeline rows from the timeline query: acts and bills with their dates, the basic concept, plan periods."""
     words = {
         "ja": ("公布", "施行", "廃止", "策定", "変更"),
         "en": ("enacted", "in force", "repealed", "drafted", "changed"),
@@ -243,14 +254,23 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
     for r in answer.rows:
         start, end = charts.parse_day(r["start"]), charts.parse_day(r["end"])
         events: list[tuple[str, str]] = []
-        note = ""
-        if r["kind"] == "act":
+        note, year, undated = "", None, ""
+        if r["kind"] in ("act", "bill"):
             if r["enacted"]:
                 events.append((r["enacted"], enacted))
+            elif r["enactedYear"]:
+                year = (int(r["enactedYear"]), year_only_tip(r, lang))
+                if not (r["start"] or r["end"]):
+                    y = r["enactedYear"]
+                    note = f"公布 {y}年（年のみ）" if lang == "ja" else f"enacted {y} (year only)"
             if r["start"]:
                 events.append((r["start"], in_force))
             if r["end"]:
                 events.append((r["end"], repealed))
+            if r["kind"] == "bill":
+                undated = UNDATED[lang][0]
+            elif not (events or year):
+                undated = UNDATED[lang][1]
         elif r["kind"] == "basic-concept":
             events.append((r["start"] or "", drafted))
             if r["changed"]:
@@ -270,9 +290,24 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
                 events=tuple(events),
                 highlight=r["item"] == highlight,
                 note=note,  # type: ignore[arg-type]
+                year=year,
+                undated=undated,
             )
         )
     return out
+
+
+def placed(rows: list[charts.Span]) -> list[charts.Span]:
+    """The rows that have something on the time axis (an entity's picture leaves the undated laws to /overview)."""
+    return [s for s in rows if not s.undated or s.highlight]
+
+
+def year_only_tip(row: dict[str, str | None], lang: str) -> str:
+    """The tooltip of a year known only from the law number: which year, that it is the year only, and why."""
+    label, number, year = _pick(row, "labelJa", "labelEn", lang), row["lawNumber"] or "", row["enactedYear"]
+    if lang == "ja":
+        return f"{label}: 公布 {year}年（年のみ。法令番号 {number} から）"
+    return f"{label}: enacted {year} (year only, from the law number {number})"
 
 
 async def timeline_view(request: Request, lang: str, cid: str = "chart-timeline") -> View:
@@ -382,6 +417,7 @@ async def summary(request: Request, lang: str) -> dict[str, object]:
             for r in documents.rows
         ],
         "period": (charts.fmt_date(days[0], lang), charts.fmt_date(days[-1], lang)) if days else None,
+        "laws_from": min((r["enactedYear"] for r in timeline.rows if r["enactedYear"]), default=None),
     }
 
 
@@ -423,7 +459,7 @@ async def municipality_picture(request: Request, iri: str, lang: str) -> dict[st
             plan_title,
             plan_title,
             lang,
-            label_width=220,
+            label_width=320,
             plot_width=360,
             legend=False,
         )
@@ -436,8 +472,8 @@ async def municipality_picture(request: Request, iri: str, lang: str) -> dict[st
             {
                 "label": _pick(r, "labelJa", "labelEn", lang),
                 "href": _href(request, r["item"]),
-                "from": r["start"],
-                "to": r["end"],
+                "from": charts.fmt_date(r["start"], lang) if r["start"] else "",
+                "to": charts.fmt_date(r["end"], lang) if r["end"] else "",
             }
             for r in plans.rows
         ],
@@ -490,7 +526,7 @@ async def plan_picture(request: Request, iri: str, lang: str) -> dict[str, objec
     svg = None
     if in_timeline:
         title = "計画の期間（年表上）" if lang == "ja" else "The plan's period on the timeline"
-        rows = spans(request, timeline, lang, highlight=iri)
+        rows = placed(spans(request, timeline, lang, highlight=iri))
         svg = charts.timeline("chart-entity-timeline", rows, title, title, lang)
     return {
         "kind": "plan",
@@ -516,8 +552,10 @@ async def entity_picture(request: Request, iri: str, lang: str) -> dict[str, obj
 async def dated_picture(request: Request, iri: str, lang: str) -> dict[str, object] | None:
     """An act's or the basic concept's dates on the timeline, highlighted among the plans."""
     timeline = await saved_answer(request, QUERY_OF["timeline"])
-    if not any(r["item"] == iri for r in timeline.rows):
-        return None
+    dated = ("enactedYear", "enacted", "start", "end")
+    if not any(r["item"] == iri and any(r[k] for k in dated) for r in timeline.rows):
+        return None  # an act with no date in the sources has nothing to show on the timeline
     title = "年表上の位置" if lang == "ja" else "On the timeline"
-    svg = charts.timeline("chart-entity-timeline", spans(request, timeline, lang, highlight=iri), title, title, lang)
+    rows = placed(spans(request, timeline, lang, highlight=iri))
+    svg = charts.timeline("chart-entity-timeline", rows, title, title, lang)
     return {"kind": "dated", "timeline_svg": svg, "queries": ["timeline"]}
