@@ -262,7 +262,7 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
                 year = (int(r["enactedYear"]), year_only_tip(r, lang))
                 if not (r["start"] or r["end"]):
                     y = r["enactedYear"]
-                    note = f"公布 {y}年（年のみ）" if lang == "ja" else f"enacted {y} (year only)"
+                    note = f"公布 {y}年（年のみ）" if lang == "ja" else f"promulgated {y} (year only)"
             if r["start"]:
                 events.append((r["start"], in_force))
             if r["end"]:
@@ -307,7 +307,7 @@ def year_only_tip(row: dict[str, str | None], lang: str) -> str:
     label, number, year = _pick(row, "labelJa", "labelEn", lang), row["lawNumber"] or "", row["enactedYear"]
     if lang == "ja":
         return f"{label}: 公布 {year}年（年のみ。法令番号 {number} から）"
-    return f"{label}: enacted {year} (year only, from the law number {number})"
+    return f"{label}: promulgated {year} (year only, from the law number {number})"
 
 
 async def timeline_view(request: Request, lang: str, cid: str = "chart-timeline") -> View:
