@@ -156,7 +156,7 @@ def test_killed_worker_gives_503_that_says_so_and_is_counted(built, tmp_path_fac
     try:
         before = httpx.get(f"{srv.url}/healthz").json()
         n = before["workers"]
-        assert n == 3 and before["worker_restarts"] == 0  # two for short queries, one for long ones
+        assert n == 4 and before["worker_restarts"] == 0  # two for short queries, one long, one for the limit lane
         slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
         answer: dict[str, httpx.Response] = {}
         t = threading.Thread(target=lambda: answer.update(r=httpx.post(f"{srv.url}/sparql", data={"query": slow},
@@ -390,3 +390,34 @@ def test_entity_rdf_is_written_once_and_served_alike(server):
     as_jsonld = httpx.get(url, headers={"Accept": "application/ld+json"})
     assert first.content == second.content and first.headers["content-type"].startswith("text/turtle")
     assert as_jsonld.headers["content-type"].startswith("application/ld+json") and as_jsonld.json()["@graph"]
+
+
+def test_a_shape_that_ran_into_the_limit_goes_to_its_own_lane(built, tmp_path_factory, loop_name):
+    """Queries that will be stopped anyway do not hold the long lane for the whole limit (by order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .webserver import Server
+    srv = Server(built, tmp_path_factory.mktemp("limit") / "server.log", KG_LOOP=loop_name,
+                 KG_LONG_QUERY_SECONDS="0.001", KG_QUERY_TIMEOUT="2")
+
+    def metric(name: str) -> float:
+        return float(next(line.split()[1] for line in httpx.get(f"{srv.url}/metrics").text.splitlines()
+                          if line.startswith(name + " ")))
+
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l FILTER(?c != {}) }}"
+    try:
+        first = httpx.post(f"{srv.url}/sparql", data={"query": cartesian.format(1)}, timeout=30)
+        assert first.status_code == 503 and "time limit" in first.text
+        assert metric("kg_limit_query_shapes") == 1 and metric("kg_queries_limit_total") == 0
+        assert httpx.post(f"{srv.url}/sparql", data={"query": GROUP_BY}).status_code == 200
+        assert metric("kg_long_query_shapes") == 2  # the cartesian's and the GROUP BY's
+        with ThreadPoolExecutor(1) as pool:
+            again = pool.submit(httpx.post, f"{srv.url}/sparql", data={"query": cartesian.format(2)}, timeout=30)
+            time.sleep(0.5)
+            long_shape = httpx.post(f"{srv.url}/sparql", data={"query": GROUP_BY + "\n# new text"}, timeout=30)
+            assert long_shape.status_code == 200 and long_shape.headers["x-kg-cache"] == "miss"
+            assert not again.done(), "the long lane answered only after the stopped query"
+            assert again.result().status_code == 503
+        assert metric("kg_queries_limit_total") == 1 and metric("kg_queries_long_total") >= 1
+    finally:
+        srv.stop()

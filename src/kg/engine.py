@@ -320,7 +320,9 @@ class WorkerPool:
             healthy = True
         except TimeoutError:
             self.stats.timeouts += 1
-            raise QueryTimeout(f"the query was stopped at the {timeout:g} s time limit") from None
+            stopped = QueryTimeout(f"the query was stopped at the {timeout:g} s time limit")
+            stopped.ran = True
+            raise stopped from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1)

@@ -5,16 +5,18 @@ It decides where a query runs and holds the one answer cache:
 - ``lookup`` (entity pages) and ``saved`` (saved queries with parameters bound as RDF terms):
   queries we wrote, whose cost we know; they run in the server process on the embedded store,
   in a thread (pyoxigraph releases the GIL while it evaluates, so the event loop keeps going).
-  Entity pages have threads of their own (``LOOKUP_THREADS``), so they never wait in line
-  behind saved queries; saved queries run on ``SAVED_THREADS`` threads at a lower CPU priority
-  (nice 5, as the short worker lane), so the event loop and entity pages come first.
+  Saved queries run on ``SAVED_THREADS`` threads at a lower CPU priority (nice 5, as the short
+  worker lane), so the event loop comes first. Entity pages describe one IRI, so while the
+  store's largest degree keeps that small they run inline, like bounded lookups: no thread
+  hand-off, no waiting for the GIL behind other threads (else on threads of their own).
 - ``sparql`` (anyone's query text): a bounded lookup (``query_shape.is_bounded_lookup``, and
   only while the store's largest out-degree keeps it small) runs inline in the server process;
-  everything else runs in worker processes, where the deadline kills it. There are two worker
+  everything else runs in worker processes, where the deadline kills it. There are three worker
   lanes: a query whose *shape* (``query_shape.shape_of``: the text without its literals, IRIs,
   numbers, variable names and comments) was seen to run longer than ``KG_LONG_QUERY_SECONDS``
-  or to hit the deadline goes to the long lane, so repeated heavy queries cannot take the
-  workers that everybody else's short queries need.
+  goes to the long lane, so repeated heavy queries cannot take the workers that everybody
+  else's short queries need; a shape that ran into the time limit goes to the limit lane, so
+  queries that will be stopped anyway cannot hold the long lane for the whole limit either.
 - with ``KG_BACKEND`` every query goes to the remote store.
 
 Answers are serialized bytes (``QueryResult``). The cache is bounded in bytes and keyed by
@@ -41,6 +43,7 @@ from .query_types import (
     QueryRequest,
     QueryResult,
     QuerySyntaxError,
+    QueryTimeout,
     TooManyQueries,
 )
 from .settings import Settings
@@ -96,7 +99,11 @@ class Counters:
     thread: int = 0
     worker: int = 0
     long: int = 0
+    limit: int = 0
     remote: int = 0
+
+
+LANES = ("worker", "long", "limit")  # worker lanes, in the order a shape moves through them
 
 
 class QueryService:
@@ -111,7 +118,10 @@ class QueryService:
         self.store = None
         self.pool: WorkerPool | None = None
         self.long_pool: WorkerPool | None = None
+        self.limit_pool: WorkerPool | None = None
         self.long_shapes: OrderedDict[str, None] = OrderedDict()
+        self.limit_shapes: OrderedDict[str, None] = OrderedDict()
+        self.entity_inline = False  # entity pages run inline (the store's degrees are small)
         self.remote = None
         self.lookup_threads = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="kg-lookup")
         self.saved_threads = ThreadPoolExecutor(
@@ -135,7 +145,7 @@ class QueryService:
         if store_dir is not None:  # check or rebuild the on-disk store once, before workers open it
             await asyncio.to_thread(ensure_store, settings.dist_dir, store_dir)
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, store_dir)
-        self.lookup_patterns = await asyncio.to_thread(self._inline_patterns)
+        self.lookup_patterns, self.entity_inline = await asyncio.to_thread(self._inline_limits)
         memory = settings.worker_memory_mb * 2**20
         # Ad-hoc queries run below the server's priority (pages, lookups, saved queries), long ones lowest.
         self.pool = WorkerPool(
@@ -144,46 +154,66 @@ class QueryService:
         self.long_pool = WorkerPool(
             settings.dist_dir, size=settings.long_workers, memory_limit=memory, nice=15, store_dir=settings.store_dir
         )
-        await asyncio.gather(self.pool.start(), self.long_pool.start())
+        self.limit_pool = WorkerPool(
+            settings.dist_dir, size=settings.limit_workers, memory_limit=memory, nice=19, store_dir=settings.store_dir
+        )
+        await asyncio.gather(self.pool.start(), self.long_pool.start(), self.limit_pool.start())
 
-    def _inline_patterns(self) -> int:
-        """Return how many anchored patterns keep a lookup within INLINE_ROW_BUDGET on this store."""
+    def _largest_degree(self, variable: str) -> int:
         answer = self.store.query(  # type: ignore[union-attr]
-            "SELECT (MAX(?n) AS ?most) WHERE { SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s }",
+            f"SELECT (MAX(?n) AS ?most) WHERE {{ SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY ?{variable} }}",
             use_default_graph_as_union=True,
         )
         most = next(iter(answer))["most"]
-        degree = max(1, int(most.value)) if most is not None else 1
+        return max(1, int(most.value)) if most is not None else 1
+
+    def _inline_limits(self) -> tuple[int, bool]:
+        """Return how many anchored patterns keep a lookup within INLINE_ROW_BUDGET on this store,
+        and whether an entity's description (its links out and in) stays within it."""
+        out_degree = self._largest_degree("s")
         patterns = 0
-        while patterns < MAX_PATTERNS and degree ** (patterns + 1) <= INLINE_ROW_BUDGET:
+        while patterns < MAX_PATTERNS and out_degree ** (patterns + 1) <= INLINE_ROW_BUDGET:
             patterns += 1
-        return patterns
+        return patterns, out_degree + self._largest_degree("o") <= INLINE_ROW_BUDGET
 
     async def close(self) -> None:
         """Stop the workers and the remote client."""
-        for pool in (self.pool, self.long_pool):
-            if pool is not None:
-                await pool.close()
+        for pool in self.pools():
+            await pool.close()
         if self.remote is not None:
             await self.remote.close()
         self.lookup_threads.shutdown(wait=False, cancel_futures=True)
         self.saved_threads.shutdown(wait=False, cancel_futures=True)
 
+    def pools(self) -> list[WorkerPool]:
+        return [p for p in (self.pool, self.long_pool, self.limit_pool) if p is not None]
+
     def where(self, request: QueryRequest, kind: str) -> str:
-        """Return where ``request`` would run: remote | inline | thread | worker | long."""
+        """Return where ``request`` would run: remote | inline | thread | worker | long | limit."""
         if self.remote is not None:
             return "remote"
-        if kind in ("saved", "lookup"):
+        if kind == "lookup":
+            return "inline" if self.entity_inline else "thread"
+        if kind == "saved":
             return "thread"
         if self.lookup_patterns and is_bounded_lookup(request.query, self.lookup_patterns):
             return "inline"
-        return "long" if shape_of(request.query) in self.long_shapes else "worker"
+        return self._lane_of(shape_of(request.query))
+
+    def _lane_of(self, shape: str) -> str:
+        if shape in self.limit_shapes:
+            return "limit"
+        return "long" if shape in self.long_shapes else "worker"
+
+    @staticmethod
+    def _remember(shapes: OrderedDict[str, None], shape: str) -> None:
+        shapes[shape] = None
+        shapes.move_to_end(shape)
+        while len(shapes) > LONG_SHAPES_KEPT:
+            shapes.popitem(last=False)
 
     def _remember_long(self, shape: str) -> None:
-        self.long_shapes[shape] = None
-        self.long_shapes.move_to_end(shape)
-        while len(self.long_shapes) > LONG_SHAPES_KEPT:
-            self.long_shapes.popitem(last=False)
+        self._remember(self.long_shapes, shape)
 
     async def run(
         self,
@@ -243,8 +273,6 @@ class QueryService:
             if where == "thread":
                 self.counters.thread += 1
                 return await self._run_thread(request, self.lookup_threads if kind == "lookup" else self.saved_threads)
-            if self.pool is None or self.long_pool is None:
-                raise EngineUnavailable("the query engine is not running")
             return await self._run_in_workers(request, where)
         finally:
             running[client] -= 1
@@ -252,39 +280,48 @@ class QueryService:
                 del running[client]
 
     async def _run_in_workers(self, request: QueryRequest, where: str) -> QueryResult:
-        """Run on the short-query lane, or on the long one for shapes seen to run long.
+        """Run on the lane of the query's shape: short, long or limit.
 
         A shape is marked long as soon as one of its queries has run ``long_query_seconds``
-        (not only when it ends), and a request still waiting for a short-lane worker is sent to
-        the long lane if its shape was marked meanwhile.
+        (not only when it ends), and marked for the limit lane when one ran into the time limit.
+        A request still waiting for a worker of one lane moves on to the next lane if its shape
+        was marked meanwhile; the time limit counts from the first wait.
         """
         settings = self.settings
         shape = shape_of(request.query)
         start = time.monotonic()
-        if where == "worker":
-            loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        pools = {"worker": self.pool, "long": self.long_pool, "limit": self.limit_pool}
+        if None in pools.values():
+            raise EngineUnavailable("the query engine is not running")
+        for lane in LANES[LANES.index(where) :]:
             mark: asyncio.TimerHandle | None = None
 
-            def admit() -> bool:  # a short-lane worker is free: is this still a short shape?
+            def admit(lane: str = lane) -> bool:  # a worker of this lane is free: is it still the lane?
                 nonlocal mark
-                if shape in self.long_shapes:
+                if LANES.index(self._lane_of(shape)) > LANES.index(lane):
                     return False
-                mark = loop.call_later(settings.long_query_seconds, self._remember_long, shape)
+                if lane == "worker":
+                    mark = loop.call_later(settings.long_query_seconds, self._remember_long, shape)
                 return True
 
+            setattr(self.counters, lane, getattr(self.counters, lane) + 1)
+            remaining = settings.query_timeout - (time.monotonic() - start)
             try:
-                self.counters.worker += 1
-                return await self.pool.execute(request, settings.query_timeout, admit=admit)  # type: ignore[union-attr]
+                result = await pools[lane].execute(request, remaining, admit=admit)  # type: ignore[union-attr]
             except Rerouted:
-                self.counters.worker -= 1
+                setattr(self.counters, lane, getattr(self.counters, lane) - 1)
+                continue
+            except QueryTimeout as exc:
+                if exc.ran:  # it ran into the limit: its shape would next time too
+                    self._remember(self.limit_shapes, shape)
+                raise
             finally:
                 if mark is not None:
                     mark.cancel()
-        self.counters.long += 1
-        remaining = settings.query_timeout - (time.monotonic() - start)
-        result = await self.long_pool.execute(request, remaining)  # type: ignore[union-attr]
-        result.where = "long"
-        return result
+            result.where = lane
+            return result
+        raise EngineUnavailable("no worker lane admitted the query")  # the limit lane admits all
 
     async def _run_thread(self, request: QueryRequest, threads: ThreadPoolExecutor) -> QueryResult:
         """Run on the embedded store in one of ``threads``."""
@@ -307,12 +344,14 @@ class QueryService:
             "kg_queries_thread_total": self.counters.thread,
             "kg_queries_worker_total": self.counters.worker,
             "kg_queries_long_total": self.counters.long,
+            "kg_queries_limit_total": self.counters.limit,
             "kg_long_query_shapes": len(self.long_shapes),
+            "kg_limit_query_shapes": len(self.limit_shapes),
             "kg_queries_remote_total": self.counters.remote,
             "kg_queries_running": sum(self.running.values()),
             "kg_uptime_seconds": round(time.time() - self.started, 1),
         }
-        pools = [p for p in (self.pool, self.long_pool) if p is not None]
+        pools = self.pools()
         if pools:
             stats = [p.stats for p in pools]
             out.update(
@@ -332,8 +371,8 @@ class QueryService:
 
 
 def worker_summary(service: QueryService) -> tuple[int, int]:
-    """Return (live worker processes, restarts so far) over both lanes."""
-    pools = [p for p in (service.pool, service.long_pool) if p is not None]
+    """Return (live worker processes, restarts so far) over every lane."""
+    pools = service.pools()
     return sum(len(p.pids()) for p in pools), sum(p.restarts for p in pools)
 
 

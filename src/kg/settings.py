@@ -55,6 +55,10 @@ class Settings:
     long_workers: int = field(
         default=1, metadata=_meta("Worker processes for queries of a shape seen to run long (their own lane).")
     )
+    limit_workers: int = field(
+        default=1,
+        metadata=_meta("Worker processes for queries of a shape that ran into the time limit (their own lane)."),
+    )
     long_query_seconds: float = field(
         default=0.5, metadata=_meta("A query shape that ran longer than this goes to the long-query lane next time.")
     )
