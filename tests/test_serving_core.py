@@ -397,7 +397,8 @@ def test_a_shape_that_ran_into_the_limit_goes_to_its_own_lane(built, tmp_path_fa
     from concurrent.futures import ThreadPoolExecutor
 
     from .webserver import Server
-    srv = Server(built, tmp_path_factory.mktemp("limit") / "server.log", KG_LOOP=loop_name,
+    # one short-lane worker: a long query cannot be its guest, so it must be the long lane that answers
+    srv = Server(built, tmp_path_factory.mktemp("limit") / "server.log", KG_LOOP=loop_name, KG_WORKERS="1",
                  KG_LONG_QUERY_SECONDS="0.001", KG_QUERY_TIMEOUT="2")
 
     def metric(name: str) -> float:
@@ -421,3 +422,33 @@ def test_a_shape_that_ran_into_the_limit_goes_to_its_own_lane(built, tmp_path_fa
         assert metric("kg_queries_limit_total") == 1 and metric("kg_queries_long_total") >= 1
     finally:
         srv.stop()
+
+
+def test_a_guest_takes_a_worker_only_while_one_stays_free(built, loop_name):
+    """Work-conserving lanes: a long query may run on an idle short-lane worker (``spare=1``) only
+    while another stays idle for short queries; otherwise it is sent back at once, without waiting."""
+    from kg.engine import Rerouted
+
+    async def main():
+        pool = WorkerPool(built, size=2)
+        await pool.start()
+        try:
+            guest = await pool.execute(QueryRequest(GROUP_BY, [JSON]), 30, spare=1)  # both idle: it runs
+            slow = ('SELECT (COUNT(*) AS ?n) WHERE { ?a a ?c . '
+                    '?d <http://www.w3.org/2000/01/rdf-schema#label> ?f FILTER(?f != "x") }')  # about a second
+            busy = asyncio.ensure_future(pool.execute(QueryRequest(slow, [JSON]), 60))
+            await asyncio.sleep(0.2)  # one worker is now busy, one idle
+            started = time.monotonic()
+            with pytest.raises(Rerouted):
+                await pool.execute(QueryRequest(GROUP_BY, [JSON]), 30, spare=1)
+            sent_back_after = time.monotonic() - started
+            short = await pool.execute(QueryRequest(GROUP_BY, [JSON]), 30)  # the one left idle answers
+            done_before_slow = not busy.done()
+            await busy
+            return guest, short, sent_back_after, done_before_slow
+        finally:
+            await pool.close()
+
+    guest, short, sent_back_after, done_before_slow = run_on(loop_name, main)
+    assert guest.rows > 0 and short.rows == guest.rows
+    assert sent_back_after < 0.5 and done_before_slow

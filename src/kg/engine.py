@@ -292,19 +292,30 @@ class WorkerPool:
         return await self._read_frame(worker, request_id)
 
     async def execute(
-        self, request: QueryRequest, timeout: float, admit: Callable[[], bool] | None = None
+        self,
+        request: QueryRequest,
+        timeout: float,
+        admit: Callable[[], bool] | None = None,
+        spare: int | None = None,
     ) -> QueryResult:
         """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included).
 
         ``admit`` is asked once a worker is free; if it says no, the worker goes back unused and
-        ``Rerouted`` is raised (the caller sends the request elsewhere).
+        ``Rerouted`` is raised (the caller sends the request elsewhere). With ``spare``, the
+        request does not wait: it takes a worker only while more than ``spare`` are idle, else
+        ``Rerouted`` is raised at once (a guest from another lane leaves room for the lane's own).
         """
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                raise QueryTimeout(f"no query worker became free within the {timeout:g} s time limit") from None
+            if spare is not None:
+                if self._idle.qsize() <= spare:
+                    raise Rerouted()
+                worker = self._idle.get_nowait()  # no await between the check and the take
+            else:
+                try:
+                    worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    raise QueryTimeout(f"no query worker became free within the {timeout:.3g} s time limit") from None
             if worker in self._all and worker.process.returncode is None:
                 break  # a worker found dead here has been (or is being) replaced by its watcher
         if admit is not None and not admit():
@@ -313,6 +324,7 @@ class WorkerPool:
         self._next_id += 1
         request_id = self._next_id
         healthy = False
+        started = time.monotonic()
         try:
             header, body = await asyncio.wait_for(
                 self._ask(worker, request, request_id), max(0.0, deadline - time.monotonic())
@@ -320,8 +332,8 @@ class WorkerPool:
             healthy = True
         except TimeoutError:
             self.stats.timeouts += 1
-            stopped = QueryTimeout(f"the query was stopped at the {timeout:g} s time limit")
-            stopped.ran = True
+            stopped = QueryTimeout(f"the query was stopped at the {timeout:.3g} s time limit")
+            stopped.ran = time.monotonic() - started
             raise stopped from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             with contextlib.suppress(TimeoutError):

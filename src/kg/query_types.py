@@ -26,7 +26,7 @@ class QueryRefused(QueryError):
 
 class QueryTimeout(QueryError):
     status = 503
-    ran = False  # True when the query itself ran into the limit (not only waited for a worker)
+    ran = 0.0  # seconds the query itself ran before it was stopped (0: it only waited for a worker)
 
 
 class NotAcceptable(QueryError):

@@ -104,6 +104,7 @@ class Counters:
 
 
 LANES = ("worker", "long", "limit")  # worker lanes, in the order a shape moves through them
+LIMIT_SHARE = 0.9  # stopped after running this share of the time limit: its shape goes to the limit lane
 
 
 class QueryService:
@@ -307,13 +308,21 @@ class QueryService:
 
             setattr(self.counters, lane, getattr(self.counters, lane) + 1)
             remaining = settings.query_timeout - (time.monotonic() - start)
+            # a long query may be the guest of an idle short-lane worker, leaving one free for short ones
+            guest = lane == "long" and self.pool.size > 1  # type: ignore[union-attr]
             try:
-                result = await pools[lane].execute(request, remaining, admit=admit)  # type: ignore[union-attr]
+                try:
+                    if not guest:
+                        raise Rerouted()
+                    result = await self.pool.execute(request, remaining, spare=1)  # type: ignore[union-attr]
+                except Rerouted:
+                    result = await pools[lane].execute(request, remaining, admit=admit)  # type: ignore[union-attr]
             except Rerouted:
                 setattr(self.counters, lane, getattr(self.counters, lane) - 1)
                 continue
             except QueryTimeout as exc:
-                if exc.ran:  # it ran into the limit: its shape would next time too
+                # it ran into the limit by itself (not after a wait): its shape would next time too
+                if exc.ran >= LIMIT_SHARE * settings.query_timeout:
                     self._remember(self.limit_shapes, shape)
                 raise
             finally:
