@@ -10,15 +10,16 @@ loopback, a new connection per request, so the connect is included). The target:
 from __future__ import annotations
 
 import http.client
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.webserver import Server  # noqa: E402  (one way to start and stop a server, tests and benchmarks)
+
 TARGET_MS = 300.0
 PAGES: list[tuple[str, str]] = [
     ("landing", "/"),
@@ -45,51 +46,17 @@ def ttfb(port: int, path: str) -> tuple[float, int, int]:
         conn.close()
 
 
-def start_server(dist: Path, work: Path, label: str) -> tuple[subprocess.Popen, int]:
-    """Start `kg serve` on a free port and wait for /healthz (not a page: nothing of the pages is warmed)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.webserver import free_port
-
-    port = free_port()
-    log = open(work / f"pages-{label}.log", "w")  # noqa: SIM115
-    env = {**os.environ, "KG_LOOP": "uvloop", "KG_HTTP": "httptools"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--dist", str(dist)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"server for {label} did not come up")
-
-
 def run(dist: Path, work: Path, requests: int = 20) -> list[dict[str, object]]:
     """One row per page: cold time to first byte, then median and max of `requests` warm ones."""
     rows = []
     for n, (name, path) in enumerate(PAGES):
-        proc, port = start_server(dist, work, f"{n}")
+        # a fresh server, up once /healthz answers (not a page: nothing of the pages is warmed)
+        server = Server(dist, work / f"pages-{n}.log", KG_LOOP="uvloop", KG_HTTP="httptools")
         try:
-            cold, status, size = ttfb(port, path)
-            warm = [ttfb(port, path)[0] for _ in range(requests)]
+            cold, status, size = ttfb(server.port, path)
+            warm = [ttfb(server.port, path)[0] for _ in range(requests)]
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            server.stop()
         rows.append(
             {
                 "page": name,

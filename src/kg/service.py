@@ -26,6 +26,7 @@ dataset version, query, media types, dataset parameters, bindings and row limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -311,11 +312,11 @@ class QueryService:
             # a long query may be the guest of an idle short-lane worker, leaving one free for short ones
             guest = lane == "long" and self.pool.size > 1  # type: ignore[union-attr]
             try:
-                try:
-                    if not guest:
-                        raise Rerouted()
-                    result = await self.pool.execute(request, remaining, spare=1)  # type: ignore[union-attr]
-                except Rerouted:
+                result = None
+                if guest:
+                    with contextlib.suppress(Rerouted):  # no short-lane worker to spare: the lane's own queue
+                        result = await self.pool.execute(request, remaining, spare=1)  # type: ignore[union-attr]
+                if result is None:
                     result = await pools[lane].execute(request, remaining, admit=admit)  # type: ignore[union-attr]
             except Rerouted:
                 setattr(self.counters, lane, getattr(self.counters, lane) - 1)

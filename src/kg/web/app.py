@@ -163,8 +163,7 @@ class Edge:
                 length and length.isdigit() and int(length) > self.limit
             ):
                 await self._too_large(scope, receive, send_wrapped)
-            elif is_read and b"if-none-match" in headers and self._matches(scope, headers, version):
-                etag = etag_for(scope, headers, version)
+            elif is_read and b"if-none-match" in headers and (etag := self._matching(scope, headers, version)):
                 extra = {"Access-Control-Allow-Origin": "*"} if b"origin" in headers else {}
                 await Response(status_code=304, headers={"ETag": etag, **extra})(scope, receive, send_wrapped)
             elif method in ("POST", "PUT", "PATCH"):
@@ -185,9 +184,10 @@ class Edge:
                 )
 
     @staticmethod
-    def _matches(scope: Scope, headers: dict[bytes, bytes], version: str) -> bool:
-        etag = etag_for(scope, headers, version).encode()
-        return etag in [t.strip() for t in headers[b"if-none-match"].split(b",")]
+    def _matching(scope: Scope, headers: dict[bytes, bytes], version: str) -> str | None:
+        """The read's ETag when If-None-Match names it, else None."""
+        etag = etag_for(scope, headers, version)
+        return etag if etag.encode() in [t.strip() for t in headers[b"if-none-match"].split(b",")] else None
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send, facts: list) -> None:
         received = 0
