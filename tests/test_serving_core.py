@@ -392,6 +392,22 @@ def test_entity_rdf_is_written_once_and_served_alike(server):
     assert as_jsonld.headers["content-type"].startswith("application/ld+json") and as_jsonld.json()["@graph"]
 
 
+def test_liveness_is_the_same_answer_on_every_path(server):
+    """/healthz from the edge's pre-encoded bytes (no Origin) equals the application route's (Origin: CORS)."""
+    url = f"{server.url}/healthz"
+    edge = httpx.get(url)
+    app = httpx.get(url, headers={"Origin": "https://example.org", "Accept-Encoding": "gzip"})
+    head = httpx.head(url)
+    assert edge.status_code == app.status_code == head.status_code == 200
+    assert edge.json() == app.json() and edge.json()["status"] == "ok" and edge.json()["workers"] == 4
+    assert app.headers["access-control-allow-origin"] == "*" and "access-control-allow-origin" not in edge.headers
+    for response in (edge, app, head):
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["cache-control"] == "no-store"  # liveness is never cached
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert head.content == b"" and head.headers["content-length"] == edge.headers["content-length"]
+
+
 def test_a_shape_that_ran_into_the_limit_goes_to_its_own_lane(built, tmp_path_factory, loop_name):
     """Queries that will be stopped anyway do not hold the long lane for the whole limit (by order)."""
     from concurrent.futures import ThreadPoolExecutor

@@ -184,6 +184,11 @@ class WorkerPool:
         """Return the process ids of the live workers."""
         return sorted(w.pid for w in self._all)
 
+    @property
+    def live(self) -> int:
+        """How many workers are live (what ``len(pids())`` says, without building the list)."""
+        return len(self._all)
+
     async def _spawn(self) -> _Worker:
         code = "import sys; from kg.engine import worker_main; worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
         command = [sys.executable, "-c", code, str(self.dist_dir), str(self.memory_limit), self.store_dir]

@@ -383,7 +383,7 @@ class QueryService:
 def worker_summary(service: QueryService) -> tuple[int, int]:
     """Return (live worker processes, restarts so far) over every lane."""
     pools = service.pools()
-    return sum(len(p.pids()) for p in pools), sum(p.restarts for p in pools)
+    return sum(p.live for p in pools), sum(p.stats.restarts for p in pools)
 
 
 def _lower_priority(nice: int) -> None:

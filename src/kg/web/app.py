@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from typing import TextIO
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,6 +126,14 @@ class Edge:
         method: str = scope["method"]
         path: str = scope["path"]
         head = method == "HEAD"
+        if (
+            path == "/healthz"
+            and method in ("GET", "HEAD")
+            and len(scope["query_string"]) <= self.limit
+            and not any(name == b"origin" for name, _ in scope["headers"])
+        ):
+            await self._health(scope, send, head, start)
+            return
         if head:
             scope = dict(scope, method="GET")
         headers = dict(scope["headers"])
@@ -183,6 +192,16 @@ class Edge:
                     facts[2],
                 )
 
+    async def _health(self, scope: Scope, send: Send, head: bool, start: float) -> None:
+        """Answer a liveness check from its pre-encoded bytes (no CORS or gzip work: no Origin, tiny body)."""
+        message, body = self.state.health.current()  # type: ignore[attr-defined]
+        await send(message)
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        if ACCESS_LOG.stream is not None:
+            client = scope.get("client")
+            ACCESS_LOG.add(client[0] if client else None, scope["method"], "/healthz", 200,
+                           (time.perf_counter() - start) * 1000, None, None)
+
     @staticmethod
     def _matching(scope: Scope, headers: dict[bytes, bytes], version: str) -> str | None:
         """The read's ETag when If-None-Match names it, else None."""
@@ -211,19 +230,52 @@ class Edge:
         await PlainTextResponse(text, status_code=413)(scope, receive, send)
 
 
-def health_response(state: object) -> JSONResponse:
-    """Liveness: status, dataset version and size, event loop, live query workers and restarts."""
-    workers, restarts = worker_summary(state.service)  # type: ignore[attr-defined]
-    return JSONResponse(
-        {
-            "status": "ok",
-            "version": state.version,  # type: ignore[attr-defined]
-            "triples": state.manifest["triples"],  # type: ignore[attr-defined]
-            "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
-            "workers": workers,
-            "worker_restarts": restarts,
-        }
-    )
+class Health:
+    """Liveness, pre-encoded: status, dataset version and size, event loop, live workers, restarts.
+
+    The answer changes only when a worker dies or is replaced, so its bytes (body and headers)
+    are rebuilt only then; a liveness check costs a comparison of two counts. The edge layer
+    answers it directly; the application route (taken when CORS or gzip has work) serves the
+    same body.
+    """
+
+    def __init__(self, state: object):
+        self.state = state
+        self.key: tuple[int, int] | None = None
+        self.body = b""
+        self.start: Message = {}
+
+    def current(self) -> tuple[Message, bytes]:
+        key = worker_summary(self.state.service)  # type: ignore[attr-defined]
+        if key != self.key:
+            workers, restarts = key
+            state = self.state
+            self.body = json.dumps(
+                {
+                    "status": "ok",
+                    "version": state.version,  # type: ignore[attr-defined]
+                    "triples": state.manifest["triples"],  # type: ignore[attr-defined]
+                    "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                    "workers": workers,
+                    "worker_restarts": restarts,
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode("utf-8")
+            headers = [
+                (b"content-length", str(len(self.body)).encode()),
+                (b"content-type", b"application/json"),
+                *_SECURITY,
+                _NO_STORE,
+                _VARY,
+            ]
+            self.start = {"type": "http.response.start", "status": 200, "headers": headers}
+            self.key = key
+        return self.start, self.body
+
+    def response(self) -> Response:
+        """The same answer as a response object (for the application's own route)."""
+        return Response(self.current()[1], media_type="application/json")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -261,6 +313,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.version = str(manifest["version"])
     app.state.registry = registry
     app.state.rendered = AnswerCache(RENDERED_MB * 2**20)  # entity RDF as written by our writers
+    app.state.health = Health(app.state)
 
     from .routes_dumps import router as dumps_router
     from .routes_pages import router as pages_router
@@ -275,8 +328,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    async def healthz(request: Request) -> JSONResponse:
-        return health_response(app.state)
+    async def healthz(request: Request) -> Response:
+        return app.state.health.response()
 
     # A plain Starlette route, first in line: liveness checks need no validation or dependencies.
     app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"], include_in_schema=False))
@@ -302,7 +355,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 class FastLane:
-    """``GET /sparql`` and ``GET /healthz`` straight to their handlers, past the framework.
+    """``GET /sparql`` straight to its handler, past the framework.
 
     Same handlers, same answers; taken only when no other layer has work to do: no ``Origin``
     (CORS) and no ``Accept-Encoding`` (gzip). Everything else goes through the full app.
@@ -318,15 +371,12 @@ class FastLane:
         if (
             scope["type"] == "http"
             and scope["method"] == "GET"
-            and scope["path"] in ("/sparql", "/healthz")
+            and scope["path"] == "/sparql"
             and not any(name in (b"origin", b"accept-encoding") for name, _ in scope["headers"])
         ):
             scope["app"] = self.app
             try:
-                if scope["path"] == "/healthz":
-                    response: Response = health_response(self.app.state)
-                else:
-                    response = await self.sparql(Request(scope, receive))
+                response: Response = await self.sparql(Request(scope, receive))
             except Exception:  # noqa: BLE001 - as the framework would: a 500, logged
                 logging.getLogger("kg.web").exception("GET %s failed", scope["path"])
                 response = PlainTextResponse("internal error\n", status_code=500)
