@@ -192,15 +192,20 @@ class QueryService:
 
     def where(self, request: QueryRequest, kind: str) -> str:
         """Return where ``request`` would run: remote | inline | thread | worker | long | limit."""
+        return self._placement(request, kind)[0]
+
+    def _placement(self, request: QueryRequest, kind: str) -> tuple[str, str]:
+        """Where ``request`` runs, and its shape when that decided it (else "")."""
         if self.remote is not None:
-            return "remote"
+            return "remote", ""
         if kind == "lookup":
-            return "inline" if self.entity_inline else "thread"
+            return ("inline" if self.entity_inline else "thread"), ""
         if kind == "saved":
-            return "thread"
+            return "thread", ""
         if self.lookup_patterns and is_bounded_lookup(request.query, self.lookup_patterns):
-            return "inline"
-        return self._lane_of(shape_of(request.query))
+            return "inline", ""
+        shape = shape_of(request.query)
+        return self._lane_of(shape), shape
 
     def _lane_of(self, shape: str) -> str:
         if shape in self.limit_shapes:
@@ -235,12 +240,12 @@ class QueryService:
             return cached  # stored as it is served from the cache
         if check is not None:
             check(request.query)
-        where = self.where(request, kind)
+        where, shape = self._placement(request, kind)
         if where == "inline":  # cheaper than any hand-off; bounded, so the loop is held for microseconds
             result = self._run_inline(request)
             self.counters.inline += 1
         else:
-            result = await self._run_limited(request, where, client, kind)
+            result = await self._run_limited(request, where, client, kind, shape)
         self.cache.put(key, _hit_copy(result))
         result.cache = "miss"  # a fresh result, nobody else holds it
         return result
@@ -253,7 +258,9 @@ class QueryService:
         result.where = "inline"
         return result
 
-    async def _run_limited(self, request: QueryRequest, where: str, client: str, kind: str) -> QueryResult:
+    async def _run_limited(
+        self, request: QueryRequest, where: str, client: str, kind: str, shape: str
+    ) -> QueryResult:
         settings = self.settings
         running = self.running
         if running.get(client, 0) >= settings.per_client:
@@ -275,13 +282,13 @@ class QueryService:
             if where == "thread":
                 self.counters.thread += 1
                 return await self._run_thread(request, self.lookup_threads if kind == "lookup" else self.saved_threads)
-            return await self._run_in_workers(request, where)
+            return await self._run_in_workers(request, where, shape)
         finally:
             running[client] -= 1
             if not running[client]:
                 del running[client]
 
-    async def _run_in_workers(self, request: QueryRequest, where: str) -> QueryResult:
+    async def _run_in_workers(self, request: QueryRequest, where: str, shape: str) -> QueryResult:
         """Run on the lane of the query's shape: short, long or limit.
 
         A shape is marked long as soon as one of its queries has run ``long_query_seconds``
@@ -290,7 +297,6 @@ class QueryService:
         was marked meanwhile; the time limit counts from the first wait.
         """
         settings = self.settings
-        shape = shape_of(request.query)
         start = time.monotonic()
         loop = asyncio.get_running_loop()
         pools = {"worker": self.pool, "long": self.long_pool, "limit": self.limit_pool}
