@@ -195,7 +195,7 @@ class Edge:
     async def _health(self, scope: Scope, send: Send, head: bool, start: float) -> None:
         """Answer a liveness check from its pre-encoded bytes (no CORS or gzip work: no Origin, tiny body)."""
         message, body = self.state.health.current()  # type: ignore[attr-defined]
-        await send(message)
+        await send({**message, "headers": list(message["headers"])})  # a copy: a server may edit what it is sent
         await send({"type": "http.response.body", "body": b"" if head else body})
         if ACCESS_LOG.stream is not None:
             client = scope.get("client")
