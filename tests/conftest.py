@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 from pathlib import Path
@@ -23,6 +24,12 @@ if os.environ.get("CI"):
 
 ROOT = Path(__file__).resolve().parents[1]  # the source tree
 FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def table_rows(name: str, folder: Path = ROOT / "data") -> list[dict[str, str]]:
+    """A curated table's rows, read with the csv module (independently of the package's reader)."""
+    with (folder / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="session")

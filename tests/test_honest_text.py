@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 
 import httpx
@@ -14,13 +13,9 @@ from kg.build import Graphs
 from kg.namespaces import ID, KGO, entity
 
 from .conftest import ROOT as PROJECT_ROOT
+from .conftest import table_rows
 
-DATA = PROJECT_ROOT / "data"
-
-
-def _rows(table: str) -> list[dict[str, str]]:
-    with open(DATA / f"{table}.csv", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+_rows = table_rows
 
 
 def test_our_descriptions_are_kgo_summary_not_dct_description(graphs: Graphs):

@@ -7,7 +7,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.namespaces import KGO, entity
 
-from .conftest import ROOT as PROJECT_ROOT
+from .conftest import table_rows as _table_rows
 
 
 def _codes(g, resource: URIRef) -> set[str]:
@@ -91,13 +91,6 @@ def test_every_resource_traces_to_section(graphs):
         citation = g.value(r, PROV.qualifiedDerivation)
         assert str(g.value(citation, KGO.section)).startswith("2 (")
 
-
-
-def _table_rows(name):
-    import csv
-
-    with open(PROJECT_ROOT / "data" / f"{name}.csv", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def test_legal_basis(graphs):

@@ -12,6 +12,8 @@ import pytest
 from kg.queries import ParameterError, load_saved_queries
 from kg.store import run_query
 
+from .conftest import table_rows as _table
+
 
 @pytest.fixture(scope="module")
 def saved(settings):
@@ -205,14 +207,6 @@ def test_programs_by_topic(backend, saved, keyword, expected):
 # ---------------------------------------------------------------- overviews (issue 12)
 # Expected answers below are worked out from the curated tables in data/ with the csv module
 # (each table row is a fact of a document), independently of the query engine.
-
-def _table(name):
-    import csv
-
-    from .conftest import ROOT as PROJECT_ROOT
-    with open(PROJECT_ROOT / "data" / f"{name}.csv", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
 
 def test_graph_summary_counts_per_class(backend, saved):
     rows = {r["classEn"]: int(r["instances"]) for r in _rows(backend, saved, "graph-summary")}

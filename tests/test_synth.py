@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import filecmp
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from kg.build import build
 from kg.dates import is_valid_code6
 
-from .conftest import ROOT
+from .conftest import ROOT, table_rows
 
 
 def _synth(out: Path, scale: int, seed: int) -> Path:
@@ -25,8 +24,7 @@ def _synth(out: Path, scale: int, seed: int) -> Path:
 
 
 def _rows(folder: Path, table: str) -> list[dict[str, str]]:
-    with (folder / f"{table}.csv").open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    return table_rows(table, folder)
 
 
 @pytest.fixture(scope="module")

@@ -49,9 +49,9 @@ from .query_types import (
 )
 from .settings import Settings
 
-KINDS = ("sparql", "saved", "lookup")
+KINDS = ("sparql", "saved", "lookup")  # whose query it is: anyone's text, a saved query, an entity page
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
-LONG_SHAPES_KEPT = 4096
+SHAPES_KEPT = 4096  # query shapes remembered per lane (long, limit), least recently marked dropped first
 LOOKUP_THREADS = 2  # threads that run entity-page queries only
 SAVED_THREADS = 4  # threads that run saved queries, at nice SAVED_NICE
 SAVED_NICE = 5
@@ -196,6 +196,8 @@ class QueryService:
 
     def _placement(self, request: QueryRequest, kind: str) -> tuple[str, str]:
         """Where ``request`` runs, and its shape when that decided it (else "")."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of query {kind!r}: expected one of {', '.join(KINDS)}")
         if self.remote is not None:
             return "remote", ""
         if kind == "lookup":
@@ -216,7 +218,7 @@ class QueryService:
     def _remember(shapes: OrderedDict[str, None], shape: str) -> None:
         shapes[shape] = None
         shapes.move_to_end(shape)
-        while len(shapes) > LONG_SHAPES_KEPT:
+        while len(shapes) > SHAPES_KEPT:
             shapes.popitem(last=False)
 
     def _remember_long(self, shape: str) -> None:
@@ -370,10 +372,11 @@ class QueryService:
         pools = self.pools()
         if pools:
             stats = [p.stats for p in pools]
+            workers, restarts = worker_summary(self)
             out.update(
                 {
-                    "kg_workers": sum(len(p.pids()) for p in pools),
-                    "kg_worker_restarts_total": sum(s.restarts for s in stats),
+                    "kg_workers": workers,
+                    "kg_worker_restarts_total": restarts,
                     "kg_worker_deaths_total": sum(s.deaths for s in stats),
                     "kg_worker_timeouts_total": sum(s.timeouts for s in stats),
                     "kg_worker_answers_total": sum(s.answered for s in stats),
@@ -389,7 +392,7 @@ class QueryService:
 def worker_summary(service: QueryService) -> tuple[int, int]:
     """Return (live worker processes, restarts so far) over every lane."""
     pools = service.pools()
-    return sum(p.live for p in pools), sum(p.stats.restarts for p in pools)
+    return sum(p.live for p in pools), sum(p.restarts for p in pools)
 
 
 def _lower_priority(nice: int) -> None:

@@ -96,6 +96,15 @@ class AccessLog:
 
 
 ACCESS_LOG = AccessLog()
+
+
+def _log(scope: Scope, method: str, path: str, status: int, start: float, query_ms=None, rows=None) -> None:
+    """The request's access-log record (when the log is on), timed from ``start``."""
+    if ACCESS_LOG.stream is not None:
+        client = scope.get("client")
+        ACCESS_LOG.add(
+            client[0] if client else None, method, path, status, (time.perf_counter() - start) * 1000, query_ms, rows
+        )
 _SECURITY = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 _HTML_ONLY = ((b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"))
 _VARY = (b"vary", b"Accept, Accept-Language, Accept-Encoding, Origin")
@@ -180,27 +189,14 @@ class Edge:
             else:
                 await self.app(scope, receive, send_wrapped)
         finally:
-            if ACCESS_LOG.stream is not None:
-                client = scope.get("client")
-                ACCESS_LOG.add(
-                    client[0] if client else None,
-                    method,
-                    path,
-                    facts[0],
-                    (time.perf_counter() - start) * 1000,
-                    facts[1],
-                    facts[2],
-                )
+            _log(scope, method, path, facts[0], start, facts[1], facts[2])
 
     async def _health(self, scope: Scope, send: Send, head: bool, start: float) -> None:
         """Answer a liveness check from its pre-encoded bytes (no CORS or gzip work: no Origin, tiny body)."""
         message, body = self.state.health.current()  # type: ignore[attr-defined]
         await send({**message, "headers": list(message["headers"])})  # a copy: a server may edit what it is sent
         await send({"type": "http.response.body", "body": b"" if head else body})
-        if ACCESS_LOG.stream is not None:
-            client = scope.get("client")
-            ACCESS_LOG.add(client[0] if client else None, scope["method"], "/healthz", 200,
-                           (time.perf_counter() - start) * 1000, None, None)
+        _log(scope, scope["method"], "/healthz", 200, start)
 
     @staticmethod
     def _matching(scope: Scope, headers: dict[bytes, bytes], version: str) -> str | None:
@@ -357,7 +353,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 class FastLane:
     """``GET /sparql`` straight to its handler, past the framework.
 
-    Same handlers, same answers; taken only when no other layer has work to do: no ``Origin``
+    Same handler, same answers; taken only when no other layer has work to do: no ``Origin``
     (CORS) and no ``Accept-Encoding`` (gzip). Everything else goes through the full app.
     """
 
