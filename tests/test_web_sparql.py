@@ -8,11 +8,13 @@ import json
 import socket
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from rdflib import Graph
+from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
@@ -277,3 +279,89 @@ def test_structured_access_log(server):
     lines = [json.loads(line) for line in complete if line.startswith("{")]
     entry = [e for e in lines if e["path"] == "/sparql"][-1]
     assert entry["status"] == 200 and entry["ms"] >= 0 and entry["query_ms"] is not None
+
+
+# SPARQLWrapper as its users run it: setReturnFormat only, no setOnlyConneg, no custom Accept. It
+# sends `format=`/`output=`/`results=` with its own names (n3, json-ld, rdf+xml …), sometimes twice.
+SW_SOLUTIONS = ["json", "xml", "csv", "tsv"]
+SW_GRAPHS = ["turtle", "n3", "xml", "rdf+xml", "json-ld"]
+
+
+def _sw(server, query: str, fmt: str, method: str) -> tuple[str, object]:
+    sw = SPARQLWrapper(f"{server.url}/sparql")
+    sw.setQuery(query)
+    sw.setReturnFormat(fmt)
+    sw.setMethod(method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # SPARQLWrapper warns when the answer is not the format it asked for
+        answer = sw.query()
+        return answer.info()["content-type"], answer.convert()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("fmt", SW_SOLUTIONS)
+def test_sparqlwrapper_defaults_select_and_ask(server, fmt, method):
+    ctype, body = _sw(server, COUNT_RESOURCES, fmt, method)
+    expected = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+                "csv": "text/csv", "tsv": "text/tab-separated-values"}[fmt]
+    assert ctype.startswith(expected)
+    if fmt == "json":
+        assert body["results"]["bindings"][0]["n"]["value"] == "289"
+    elif fmt == "xml":
+        assert body.getElementsByTagName("literal")[0].firstChild.data == "289"
+    else:
+        sep = "," if fmt == "csv" else "\t"
+        rows = list(csv.reader(io.StringIO(body.decode()), delimiter=sep))
+        assert rows[1] == ["289"] and rows[0][0].lstrip("?") == "n"
+    if fmt in ("json", "xml"):
+        ctype, body = _sw(server, ASK, fmt, method)
+        assert ctype.startswith(expected)
+        assert (body["boolean"] if fmt == "json" else body.getElementsByTagName("boolean")[0].firstChild.data) in (True, "true")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["construct", "describe"])
+@pytest.mark.parametrize("fmt", SW_GRAPHS)
+def test_sparqlwrapper_defaults_graphs(server, fmt, query, method):
+    ctype, body = _sw(server, query, fmt, method)
+    media = ctype.split(";")[0].strip()
+    expected = {"turtle": {"text/turtle"}, "n3": {"text/turtle", "text/n3"}, "xml": {"application/rdf+xml"},
+                "rdf+xml": {"application/rdf+xml"}, "json-ld": {"application/ld+json"}}[fmt]
+    assert media in expected
+    g = body if isinstance(body, Graph) else Graph().parse(data=body, format="turtle")
+    assert len(g) > 0
+    reference = Graph().parse(data=httpx.get(f"{server.url}/sparql", params={"query": query},
+                                             headers={"Accept": "application/n-triples"}).text, format="nt")
+    assert isomorphic(g, reference)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_sparqlwrapper_ntriples(server, method):
+    """N-Triples is part of what SPARQLWrapper's N3 asks for; a client that names it first gets it."""
+    sw = SPARQLWrapper(f"{server.url}/sparql")
+    sw.setQuery(CONSTRUCT)
+    sw.setReturnFormat("n3")
+    sw.setMethod(method)
+    sw.addCustomHttpHeader("Accept", "application/n-triples")
+    answer = sw.query()
+    assert answer.info()["content-type"].startswith("application/n-triples")
+    assert len(Graph().parse(data=answer.convert(), format="nt")) == 3
+
+
+@pytest.mark.parametrize("params,accept,status,ctype", [
+    ({"format": "n3"}, None, 200, "text/n3"),
+    ({"format": ["json-ld", "application/ld+json,application/x-json+ld"]}, None, 200, "application/ld+json"),
+    ({"format": "no-such-format"}, None, 200, "text/turtle"),                         # unknown: Accept decides
+    ({"format": "no-such-format"}, "application/n-triples", 200, "application/n-triples"),
+    ({"format": "application/x-unknown"}, "application/rdf+xml", 200, "application/rdf+xml"),
+    ({"format": "no-such-format"}, "image/png", 406, None),                           # nothing acceptable
+    ({}, "application/x-unknown", 406, None),
+    ({"format": "xml"}, "application/n-triples", 200, "application/rdf+xml"),         # a known format overrides
+])
+def test_format_parameter_falls_back_to_accept(server, params, accept, status, ctype):
+    headers = {"Accept": accept} if accept else {}
+    r = httpx.get(f"{server.url}/sparql", params={"query": CONSTRUCT, **params}, headers=headers)
+    assert r.status_code == status, r.text
+    if ctype:
+        assert r.headers["content-type"].startswith(ctype)
+        assert len(r.content) > 0

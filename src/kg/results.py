@@ -38,6 +38,7 @@ GRAPH_TYPES = {  # media type → pyoxigraph format (CONSTRUCT and DESCRIBE)
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
     "application/trig": ox.RdfFormat.TRIG,
+    "text/n3": ox.RdfFormat.TURTLE,  # Turtle is N3: an N3 client reads it as it is
 }
 # A client asking a graph query for the results flavour of JSON or XML gets RDF in that syntax.
 GRAPH_EQUIVALENTS = {
@@ -45,6 +46,12 @@ GRAPH_EQUIVALENTS = {
     "application/json": "application/ld+json",
     "application/sparql-results+xml": "application/rdf+xml",
     "application/xml": "application/rdf+xml",
+    # older or unregistered names of the same syntaxes (SPARQLWrapper sends them)
+    "application/turtle": "text/turtle",
+    "application/x-turtle": "text/turtle",
+    "text/rdf+n3": "text/n3",
+    "application/n3": "text/n3",
+    "application/x-json+ld": "application/ld+json",
 }
 CANONICAL = {
     "json": "application/sparql-results+json",

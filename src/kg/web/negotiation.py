@@ -4,26 +4,37 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-FORMAT_ALIASES = {
-    "json": "application/sparql-results+json",
-    "srj": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "srx": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "ttl": "text/turtle",
-    "ntriples": "application/n-triples",
-    "nt": "application/n-triples",
-    "n-triples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "json-ld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-    "rdf": "application/rdf+xml",
-    "rdf+xml": "application/rdf+xml",
-    "trig": "application/trig",
-    "html": "text/html",
+# ``format=`` values: our short names, and the ones SPARQLWrapper sends by default (it repeats them
+# as ``output=`` and ``results=``, and for some adds a second ``format=`` with its Accept list).
+# A name may stand for several media types; the query form and Accept pick among them.
+FORMAT_ALIASES: dict[str, tuple[str, ...]] = {
+    "json": ("application/sparql-results+json",),
+    "srj": ("application/sparql-results+json",),
+    "xml": ("application/sparql-results+xml",),  # RDF/XML for CONSTRUCT and DESCRIBE (results.GRAPH_EQUIVALENTS)
+    "srx": ("application/sparql-results+xml",),
+    "csv": ("text/csv",),
+    "tsv": ("text/tab-separated-values",),
+    "turtle": ("text/turtle",),
+    "ttl": ("text/turtle",),
+    # Turtle and N-Triples are subsets of N3, so an N3 client can read either.
+    "n3": ("text/n3", "text/turtle", "application/n-triples"),
+    "ntriples": ("application/n-triples",),
+    "nt": ("application/n-triples",),
+    "n-triples": ("application/n-triples",),
+    "jsonld": ("application/ld+json",),
+    "json-ld": ("application/ld+json",),
+    "rdfxml": ("application/rdf+xml",),
+    "rdf": ("application/rdf+xml",),
+    "rdf+xml": ("application/rdf+xml",),
+    "trig": ("application/trig",),
+    "html": ("text/html",),
 }
+# Media types a ``format=`` value may name directly (others in it are ignored, not refused).
+KNOWN_TYPES = frozenset(
+    [media for aliases in FORMAT_ALIASES.values() for media in aliases]
+    + ["application/json", "application/xml", "application/xhtml+xml", "application/turtle",
+       "application/x-turtle", "text/rdf+n3", "application/n3", "application/x-json+ld"]
+)
 RDF_TYPES = ("text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml", "application/trig")
 SUFFIX_FOR = {
     "text/turtle": "ttl",
@@ -32,10 +43,6 @@ SUFFIX_FOR = {
     "application/rdf+xml": "rdf",
     "application/trig": "trig",
 }
-
-
-class UnknownFormat(ValueError):
-    """A ``format=`` value we do not know."""
 
 
 def parse_accept(header: str | None) -> list[str]:
@@ -70,16 +77,32 @@ def _parse_accept(header: str) -> tuple[str, ...]:
 _parse_accept_remembered = lru_cache(maxsize=256)(_parse_accept)
 
 
-def requested_types(accept: str | None, format_param: str | None) -> list[str]:
-    """Return acceptable media types; ``format=`` (alias or media type) overrides Accept."""
-    if format_param:
-        key = format_param.strip().lower()
-        if key in FORMAT_ALIASES:
-            return [FORMAT_ALIASES[key]]
-        if "/" in key:
-            return [key]
-        raise UnknownFormat(f"unknown format {format_param!r}; use one of {', '.join(sorted(FORMAT_ALIASES))}")
-    return parse_accept(accept)
+def requested_types(accept: str | None, format_values: str | list[str] | None) -> list[str]:
+    """Return acceptable media types, best first.
+
+    ``format=`` (repeatable; each value a short name, a media type or a comma-separated list of
+    them) overrides Accept: its types come first, in the order Accept ranks them where it names
+    them. A value we do not know is ignored, so a request whose ``format=`` names nothing we know
+    is negotiated by Accept alone (and gets 406 only when nothing acceptable is available).
+    """
+    named = _format_types(tuple([format_values] if isinstance(format_values, str) else format_values or ()))
+    types = parse_accept(accept)
+    if not named:
+        return types
+    ranked = [media for media in types if media in named]
+    return ranked + [media for media in named if media not in ranked]
+
+
+@lru_cache(maxsize=256)
+def _format_types(values: tuple[str, ...]) -> tuple[str, ...]:
+    named: list[str] = []
+    for value in values:
+        for token in value.split(","):
+            key = token.split(";")[0].strip().lower()
+            for media in FORMAT_ALIASES.get(key, (key,) if key in KNOWN_TYPES else ()):
+                if media not in named:
+                    named.append(media)
+    return tuple(named)
 
 
 def prefers_html(types: list[str]) -> bool:

@@ -11,7 +11,7 @@ from rdflib import Graph
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS
 
 from .common import ERRORS, FILE, JSON_OR_HTML, RDF_OR_HTML, graph_response, templates
-from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
+from .negotiation import choose_rdf, prefers_html, requested_types
 
 router = APIRouter(tags=["Dumps and metadata"], responses=ERRORS)
 
@@ -23,10 +23,7 @@ def _files(request: Request) -> dict[str, dict[str, object]]:
 @router.get("/dumps/", summary="List the dump files with size and checksum", responses=JSON_OR_HTML)
 async def list_dumps(request: Request, format: str | None = None) -> Response:
     files = _files(request)
-    try:
-        types = requested_types(request.headers.get("accept"), format)
-    except UnknownFormat as exc:
-        return PlainTextResponse(f"{exc}\n", status_code=406)
+    types = requested_types(request.headers.get("accept"), format)
     if prefers_html(types):
         return templates.TemplateResponse(request, "dumps.html", {"files": files, "version": request.app.state.version})
     return JSONResponse(
@@ -142,10 +139,7 @@ def schema_org_dataset(request: Request) -> str:
 @router.get("/.well-known/void", summary="VoID description of the dataset", responses=RDF_OR_HTML)
 @router.get("/dataset", summary="VoID + DCAT description of the dataset", responses=RDF_OR_HTML)
 async def dataset(request: Request, format: str | None = None) -> Response:
-    try:
-        types = requested_types(request.headers.get("accept"), format)
-    except UnknownFormat as exc:
-        return PlainTextResponse(f"{exc}\n", status_code=406)
+    types = requested_types(request.headers.get("accept"), format)
     g = void_graph(request)
     if prefers_html(types):
         manifest = request.app.state.manifest

@@ -13,7 +13,7 @@ from ..queries import ParameterError, SavedQuery
 from ..query_types import QueryError
 from ..results import term_to_tuple
 from .common import ERRORS, JSON_OR_HTML, error_response, execute, result_response, templates
-from .negotiation import UnknownFormat, prefers_html, requested_types
+from .negotiation import prefers_html, requested_types
 
 PY_TYPES = {"integer": int, "year": int}
 PATTERNS = {"municipality-code": r"^[0-9０-９]{6}$", "law": r"^[a-z0-9]+(-[a-z0-9]+)*$"}
@@ -37,10 +37,7 @@ def describe(q: SavedQuery, lang: str = "en") -> dict[str, object]:
 def _endpoint_for(q: SavedQuery):
     async def endpoint(request: Request, **values: object) -> Response:
         fmt = values.pop("format", None)
-        try:
-            types = requested_types(request.headers.get("accept"), fmt)  # type: ignore[arg-type]
-        except UnknownFormat as exc:
-            return PlainTextResponse(f"{exc}\n", status_code=406)
+        types = requested_types(request.headers.get("accept"), fmt)  # type: ignore[arg-type]
         given = {k: str(v) for k, v in values.items() if v is not None}
         try:
             bindings = {k: term_to_tuple(v) for k, v in q.bindings(given).items()}
@@ -104,10 +101,7 @@ def add_saved_query_routes(app: FastAPI, registry: dict[str, SavedQuery]) -> Non
     )
     async def list_queries(request: Request, format: str | None = None) -> Response:
         items = [describe(q) for q in registry.values()]
-        try:
-            types = requested_types(request.headers.get("accept"), format)
-        except UnknownFormat as exc:
-            return PlainTextResponse(f"{exc}\n", status_code=406)
+        types = requested_types(request.headers.get("accept"), format)
         if prefers_html(types):
             return templates.TemplateResponse(request, "queries.html", {"queries": list(registry.values())})
         return JSONResponse(items)

@@ -16,7 +16,7 @@ from ..namespaces import KGO, PREFIXES
 from ..query_types import QueryError, QueryResult
 from . import entity_rdf
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
-from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
+from .negotiation import choose_rdf, prefers_html, requested_types
 from .overview import entity_picture, page_language
 
 router = APIRouter(tags=["Linked data"], responses=ERRORS)
@@ -160,10 +160,7 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
     if not SAFE_PATH.match(path):
         return PlainTextResponse("not a resource IRI of this dataset\n", status_code=404)
     iri = settings.base_iri + path
-    try:
-        types = requested_types(request.headers.get("accept"), format)
-    except UnknownFormat as exc:
-        return PlainTextResponse(f"{exc}\n", status_code=406)
+    types = requested_types(request.headers.get("accept"), format)
     try:
         if prefers_html(types):
             result = await execute(request, _describe_select(iri), ["application/sparql-results+json"], lane="lookup")
@@ -231,10 +228,7 @@ async def named_graph(name: str, request: Request, format: str | None = None) ->
 def _document(request: Request, which: str, format: str | None) -> Response:
     settings = request.app.state.settings
     path = settings.ontology_dir / ("kg.ttl" if which == "ontology" else "shapes.ttl")
-    try:
-        types = requested_types(request.headers.get("accept"), format)
-    except UnknownFormat as exc:
-        return PlainTextResponse(f"{exc}\n", status_code=406)
+    types = requested_types(request.headers.get("accept"), format)
     g = Graph().parse(path, format="turtle")
     if prefers_html(types):
         lang = page_language(request)

@@ -10,7 +10,7 @@ from rdflib.namespace import DCTERMS, RDF
 from ..namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, SD, rebase
 from ..query_types import QueryError, QuerySyntaxError
 from .common import ERRORS, error_response, execute, result_response
-from .negotiation import UnknownFormat, choose_rdf, prefers_html, requested_types
+from .negotiation import choose_rdf, prefers_html, requested_types
 
 router = APIRouter(tags=["SPARQL"], responses=ERRORS)
 FORMATS_NS = "http://www.w3.org/ns/formats/"
@@ -35,6 +35,7 @@ def service_description(request: Request) -> Graph:
         "SPARQL_Results_CSV",
         "SPARQL_Results_TSV",
         "Turtle",
+        "N3",
         "N-Triples",
         "JSON-LD",
         "RDF_XML",
@@ -69,14 +70,11 @@ async def _answer(
     request: Request,
     query: str | None,
     update: str | None,
-    fmt: str | None,
+    fmt: list[str],
     default_graphs: list[str],
     named_graphs: list[str],
 ) -> Response:
-    try:
-        types = requested_types(request.headers.get("accept"), fmt)
-    except UnknownFormat as exc:
-        return PlainTextResponse(f"{exc}\n", status_code=406)
+    types = requested_types(request.headers.get("accept"), fmt)
     if update is not None:
         return PlainTextResponse(READ_ONLY, status_code=403)
     if query is None or not query.strip():
@@ -130,7 +128,12 @@ GET_PARAMETERS = [
     _parameter("query", "SPARQL 1.1 query"),
     _parameter("default-graph-uri", "Default graph(s) of the query's dataset", many=True),
     _parameter("named-graph-uri", "Named graph(s) of the query's dataset", many=True),
-    _parameter("format", "Override Accept: json, xml, csv, tsv, turtle, nt, jsonld, rdfxml, trig"),
+    _parameter(
+        "format",
+        "Override Accept: json, xml, csv, tsv, turtle, n3, nt, jsonld, rdfxml, trig, or media types; repeatable;"
+        " values not known here are ignored (Accept decides)",
+        many=True,
+    ),
 ]
 
 
@@ -152,7 +155,7 @@ async def sparql_get(request: Request) -> Response:
         request,
         one,
         None,
-        params.get("format"),
+        params.getlist("format"),
         params.getlist("default-graph-uri"),
         params.getlist("named-graph-uri"),
     )
@@ -174,7 +177,7 @@ async def sparql_post(request: Request) -> Response:
     params = request.query_params
     default_graphs = params.getlist("default-graph-uri")
     named_graphs = params.getlist("named-graph-uri")
-    fmt = params.get("format")
+    fmt = params.getlist("format")
     if "query" in params or "update" in params:
         return PlainTextResponse(
             "with POST the query (or update) goes in the request body, not in the URL\n", status_code=400
@@ -192,8 +195,8 @@ async def sparql_post(request: Request) -> Response:
             return one
         default_graphs += [str(v) for v in form.getlist("default-graph-uri")]
         named_graphs += [str(v) for v in form.getlist("named-graph-uri")]
-        fmt = form.get("format") or fmt
-        return await _answer(request, one, None, None if fmt is None else str(fmt), default_graphs, named_graphs)
+        fmt = [str(v) for v in form.getlist("format")] or fmt
+        return await _answer(request, one, None, fmt, default_graphs, named_graphs)
     if ctype == "application/sparql-query":
         raw = await request.body()
         try:
