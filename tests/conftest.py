@@ -121,3 +121,16 @@ def virtuoso_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
         srv.stop()
     finally:
         virtuoso.stop()
+
+
+@pytest.fixture(scope="session")
+def app_client(built: Path, settings: Settings):
+    """The application in process (no socket, no worker processes): for tests of what it answers,
+    not of the server process. Its lifespan (the query service) runs for the whole session."""
+    from starlette.testclient import TestClient
+
+    from kg.web.app import create_app
+
+    app = create_app(settings.with_overrides(dist_dir=built, workers=0, long_workers=0, limit_workers=0))
+    with TestClient(app) as client:
+        yield client

@@ -14,7 +14,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from ..namespaces import KGO, PREFIXES
 from ..query_types import QueryError, QueryResult
-from . import entity_rdf
+from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import choose_rdf, prefers_html, requested_types
 from .overview import entity_picture, page_language
@@ -225,13 +225,22 @@ async def named_graph(name: str, request: Request, format: str | None = None) ->
     return await dataset(request, format)
 
 
-def _document(request: Request, which: str, format: str | None) -> Response:
+async def _document(request: Request, which: str, format: str | None) -> Response:
     settings = request.app.state.settings
     path = settings.ontology_dir / ("kg.ttl" if which == "ontology" else "shapes.ttl")
     types = requested_types(request.headers.get("accept"), format)
     g = Graph().parse(path, format="turtle")
     if prefers_html(types):
         lang = page_language(request)
+        if which == "ontology":
+            view = ontology_page.describe(
+                g,
+                lang,
+                await _labels(request, ontology_page.restriction_values(g), lang),
+                curie,
+                str(next(g.subjects(RDF.type, OWL.Ontology))),
+            )
+            return templates.TemplateResponse(request, "ontology.html", {"view": view, "lang": lang})
         return templates.TemplateResponse(
             request, f"{which}.html", {"terms": _terms(g, lang, which), "lang": lang, "curie": curie}
         )
@@ -241,6 +250,20 @@ def _document(request: Request, which: str, format: str | None) -> Response:
     if media == "text/turtle":
         return Response(path.read_bytes(), media_type="text/turtle; charset=utf-8")
     return graph_response(g, media)
+
+
+async def _labels(request: Request, iris: list[str], lang: str) -> dict[str, str]:
+    """Return the ``lang`` label of each of ``iris`` that the data gives one (IRIs from our own ontology)."""
+    if not iris:
+        return {}
+    values = " ".join(str(ox.NamedNode(i)) for i in iris)
+    query = (
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        f"SELECT ?s ?l WHERE {{ VALUES ?s {{ {values} }} ?s rdfs:label ?l FILTER(lang(?l) = {ox.Literal(lang)}) }}"
+    )
+    result = await execute(request, query, ["application/sparql-results+json"], lane="lookup")
+    rows = json.loads(result.body)["results"]["bindings"]
+    return {row["s"]["value"]: row["l"]["value"] for row in rows}
 
 
 def _label(g: Graph, s: object, p: object, lang: str) -> str:
@@ -279,12 +302,12 @@ def _terms(g: Graph, lang: str, which: str) -> list[dict[str, object]]:
 @router.get("/ontology", summary="The ontology (HTML or Turtle)", responses=RDF_OR_HTML)
 @router.get("/ontology/{version}", include_in_schema=False)
 async def ontology(request: Request, format: str | None = None, version: str | None = None) -> Response:
-    return _document(request, "ontology", format)
+    return await _document(request, "ontology", format)
 
 
 @router.get("/shapes", summary="The SHACL shapes (HTML or Turtle)", responses=RDF_OR_HTML)
 async def shapes(request: Request, format: str | None = None) -> Response:
-    return _document(request, "shapes", format)
+    return await _document(request, "shapes", format)
 
 
 @router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
@@ -295,4 +318,4 @@ async def shapes_version(version: str, request: Request, format: str | None = No
     current, _ = read_version(Graph().parse(path, format="turtle"))
     if version != current:
         return PlainTextResponse(f"this server has shapes version {current}, not {version}\n", status_code=404)
-    return _document(request, "shapes", format)
+    return await _document(request, "shapes", format)
