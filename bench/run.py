@@ -59,7 +59,7 @@ def wait_up(url: str, seconds: float = 120) -> None:
 
 def saved_queries() -> dict[str, str]:
     sys.path.insert(0, str(ROOT / "src"))
-    from kg.queries import load_saved_queries
+    from kg.query.saved import load_saved_queries
 
     out = {}
     for q in load_saved_queries(ROOT / "queries").values():
@@ -272,12 +272,12 @@ if step == "load":
     t = time.perf_counter(); s = ox.Store(); s.bulk_load(path=str(dist / "kg.nt"), format=ox.RdfFormat.N_TRIPLES)
     print(time.perf_counter() - t, len(s))
 elif step == "validate":
-    from kg.validate import run_validation
+    from kg.validation.shacl import run_validation
     data = Graph().parse(dist / "kg.nt", format="nt")
     shapes = Graph().parse("ontology/shapes.ttl")
     t = time.perf_counter(); r = run_validation(data, shapes, engine=engine); print(time.perf_counter() - t, r.conforms)
 elif step == "reason":
-    from kg.reason import infer
+    from kg.pipeline.reasoning import infer
     data = Graph().parse(dist / "kg.nt", format="nt")
     onto = Graph().parse("ontology/kg.ttl")
     t = time.perf_counter(); inf = infer(onto, data, engine); print(time.perf_counter() - t, len(inf))

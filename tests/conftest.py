@@ -12,9 +12,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from rdflib import Graph
 
-from kg.build import Graphs, assemble, build
+from kg.pipeline.builder import Graphs, assemble, build
+from kg.query.store import open_store
 from kg.settings import Settings, load_settings
-from kg.store import open_store
 
 # CI replays the same examples every run (a failure there is reproducible); developers' runs
 # explore new random examples each time, which is where new edge cases are found.

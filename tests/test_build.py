@@ -16,10 +16,10 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 from rdflib.namespace import VOID
 
-from kg import build as build_module
-from kg.build import BuildError, build
+import kg.pipeline.builder as build_module
 from kg.namespaces import DATASET_IRI, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from kg.sources import DataError
+from kg.pipeline.builder import BuildError, build
+from kg.pipeline.tables import DataError
 
 from .conftest import ROOT
 

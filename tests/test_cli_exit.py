@@ -75,10 +75,10 @@ def broken_validator(tmp_path: Path) -> dict[str, str]:
     installation whose packaged shapes file is corrupt.
     """
     (tmp_path / "sitecustomize.py").write_text(
-        "import kg.validate\n"
+        "import kg.validation\n"
         "def _broken(*args, **kwargs):\n"
         "    return {}['no-such-key']  # KeyError, like a real bug\n"
-        "kg.validate.run_validation = _broken\n",
+        "kg.validation.run_validation = _broken  # the package's public surface, which the CLI imports\n",
         encoding="utf-8",
     )
     return {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}

@@ -54,9 +54,9 @@ def test_no_program_is_stated_twice(graphs):
 
 
 def test_listed_in_several_documents_query_finds_them(store):
-    from kg.queries import load_saved_queries
+    from kg.query.saved import load_saved_queries
+    from kg.query.store import run_query
     from kg.settings import load_settings
-    from kg.store import run_query
     q = load_saved_queries(load_settings({}).queries_dir)["programs-listed-several"]
     rows = {r["program"].value.rsplit("/", 1)[-1]: int(r["documents"].value) for r in run_query(store, q.text)}
     for (kind, key), (docs, _why) in CROSS_DOCUMENT.items():

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kg.reason import infer
-from kg.validate import run_validation
+from kg.pipeline.reasoning import infer
+from kg.validation.shacl import run_validation
 
 from .conftest import FIXTURES
 

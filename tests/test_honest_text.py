@@ -9,8 +9,8 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 
-from kg.build import Graphs
 from kg.namespaces import ID, KGO, entity
+from kg.pipeline.builder import Graphs
 
 from .conftest import ROOT as PROJECT_ROOT
 from .conftest import table_rows

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.mapping import TABLE_MAPPERS
-from kg.metadata import METADATA_FILE, read_schema
+from kg.pipeline.mapping import TABLE_MAPPERS
+from kg.pipeline.table_schema import METADATA_FILE, read_schema
 
 from .conftest import ROOT as PROJECT_ROOT
 

@@ -19,9 +19,9 @@ from kg.dates import (
     law_number_year,
     parse_era_date,
 )
-from kg.metadata import METADATA_FILE, read_schema
-from kg.queries import Param, ParameterError
-from kg.sources import DataError, Problem, read_table
+from kg.pipeline.table_schema import METADATA_FILE, read_schema
+from kg.pipeline.tables import DataError, Problem, read_table
+from kg.query.saved import Param, ParameterError
 from kg.text import match_key
 
 from .conftest import ROOT as PROJECT_ROOT

@@ -32,8 +32,8 @@ import pytest
 from rdflib import Dataset, Graph
 from rdflib.namespace import RDF, RDFS
 
-from kg.build import Graphs
 from kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, KGO, entity
+from kg.pipeline.builder import Graphs
 
 ONTO, DATA, INF = str(GRAPH_ONTOLOGY), str(GRAPH_DATA), str(GRAPH_INFERRED)
 WARD = entity("municipality", "131016")  # 千代田区: typed kgo:SpecialWard in data, kgo:Municipality by inference

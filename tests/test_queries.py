@@ -9,8 +9,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kg.queries import ParameterError, load_saved_queries
-from kg.store import run_query
+from kg.query.saved import ParameterError, load_saved_queries
+from kg.query.store import run_query
 
 from .conftest import table_rows as _table
 

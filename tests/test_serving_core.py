@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kg import results
-from kg.engine import WorkerPool
-from kg.query_shape import is_bounded_lookup
-from kg.query_types import QueryRequest, QueryResult
-from kg.service import AnswerCache
+from kg.query import execution as results
+from kg.query.service import AnswerCache
+from kg.query.shape import is_bounded_lookup
+from kg.query.types import QueryRequest, QueryResult
+from kg.query.workers import WorkerPool
 
 from .conftest import LOOPS
 
@@ -443,7 +443,7 @@ def test_a_shape_that_ran_into_the_limit_goes_to_its_own_lane(built, tmp_path_fa
 def test_a_guest_takes_a_worker_only_while_one_stays_free(built, loop_name):
     """Work-conserving lanes: a long query may run on an idle short-lane worker (``spare=1``) only
     while another stays idle for short queries; otherwise it is sent back at once, without waiting."""
-    from kg.engine import Rerouted
+    from kg.query.workers import Rerouted
 
     async def main():
         pool = WorkerPool(built, size=2)

@@ -11,7 +11,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
-from kg.shapes import RECORD_FILE, SHAPES_FILE, ShapesVersionError, check, digest, read_version, set_version
+from kg.validation.shapes import RECORD_FILE, SHAPES_FILE, ShapesVersionError, check, digest, read_version, set_version
 
 from .conftest import ROOT
 

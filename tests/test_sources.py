@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.sources import DataError, load_records
+from kg.pipeline.tables import DataError, load_records
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from kg.store import READY, ensure_store, open_store, run_query
+from kg.query.store import READY, ensure_store, open_store, run_query
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?r a <https://w3id.org/tokyo-sme-kg/ontology#RegionalResource> }"
 

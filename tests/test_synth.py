@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.build import build
 from kg.dates import is_valid_code6
+from kg.pipeline.builder import build
 
 from .conftest import ROOT, table_rows
 

@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from kg.cli import app
-from kg.metadata import METADATA_FILE, read_schema
-from kg.tabledocs import END, START, with_schema
+from kg.pipeline.table_schema import METADATA_FILE, read_schema
+from kg.pipeline.tabledocs import END, START, with_schema
 
 from .conftest import ROOT
 

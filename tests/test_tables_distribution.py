@@ -8,9 +8,9 @@ import httpx
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
-from kg.build import TABLES_FOLDER, write_tables_zip
-from kg.metadata import METADATA_FILE, read_schema
 from kg.namespaces import CC_BY
+from kg.pipeline.builder import TABLES_FOLDER, write_tables_zip
+from kg.pipeline.table_schema import METADATA_FILE, read_schema
 
 from .conftest import ROOT
 from .test_tables_metadata import _csvw_errors

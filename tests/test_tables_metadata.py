@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from csvw import CSVW
 
-from kg.metadata import METADATA_FILE, read_schema
-from kg.sources import DataError, load_records
+from kg.pipeline.table_schema import METADATA_FILE, read_schema
+from kg.pipeline.tables import DataError, load_records
 
 from .conftest import FIXTURES, ROOT
 
@@ -72,12 +72,12 @@ def test_every_column_is_described_in_ja_and_en():
 
 
 def test_no_table_or_column_is_named_in_the_checker():
-    """sources.py and metadata.py apply the metadata; no table or column name is written in them."""
+    """tables.py and table_schema.py apply the metadata; no table or column name is written in them."""
     schema = read_schema(ROOT / "data" / METADATA_FILE)
     names = {t.name for t in schema.tables} | {t.file for t in schema.tables}
     names |= {c.name for t in schema.tables for c in t.columns}
-    for module in ("sources", "metadata"):
-        tree = ast.parse((ROOT / "src" / "kg" / f"{module}.py").read_text(encoding="utf-8"))
+    for module in ("tables", "table_schema"):
+        tree = ast.parse((ROOT / "src" / "kg" / "pipeline" / f"{module}.py").read_text(encoding="utf-8"))
         constants = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
         assert not constants & names, f"{module}.py names {sorted(constants & names)}"
 

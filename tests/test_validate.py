@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kg.validate import run_validation
+from kg.validation.shacl import run_validation
 
 from .conftest import FIXTURES, ROOT
 

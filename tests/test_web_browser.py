@@ -101,7 +101,7 @@ def hostile_label_server(tmp_path_factory, settings):
     """A server over a build whose resource label holds markup and script."""
     import shutil as sh
 
-    from kg.build import build
+    from kg.pipeline.builder import build
 
     from .webserver import Server
     base = tmp_path_factory.mktemp("xss")

@@ -88,9 +88,8 @@ def build(
     validator: Annotated[str | None, typer.Option(help="pyshacl or shacl (KG_VALIDATOR).")] = None,
 ) -> None:
     """Build the graph from data/ and ontology/ and write the dumps atomically."""
-    from .build import BuildError
-    from .build import build as run_build
-    from .sources import DataError
+    from .pipeline import BuildError, DataError
+    from .pipeline import build as run_build
 
     settings = _settings(base_iri=base_iri, reasoner=reasoner, validator=validator)
     start = time.perf_counter()
@@ -127,7 +126,7 @@ def _versions() -> tuple[str, str, str]:
     from rdflib import Graph
 
     from .resources import resource_dir
-    from .shapes import SHAPES_FILE, read_version
+    from .validation import SHAPES_FILE, read_version
 
     try:
         package = version("tokyo-sme-kg")
@@ -148,8 +147,7 @@ def _load_shapes(settings: Settings, shapes: Path | None, cap: int) -> object:
     from rdflib import Graph
 
     from .resources import resource_dir
-    from .shapes import SHAPES_FILE
-    from .validate import InputError, load_rdf
+    from .validation import SHAPES_FILE, InputError, load_rdf
 
     if shapes is not None:
         return load_rdf([shapes], cap)
@@ -187,10 +185,8 @@ def validate(
     Formats github (workflow annotations) and sarif (SARIF 2.1.0) locate each result at the line
     where its focus node is first stated in the files.
     """
-    from .annotate import github, sarif
-    from .build import assemble, load_ontology
-    from .sources import DataError
-    from .validate import InputError, format_report, load_rdf, run_validation
+    from .pipeline import DataError, assemble, load_ontology
+    from .validation import InputError, format_report, github, load_rdf, run_validation, sarif
 
     settings = _settings(validator=engine)
     cap = settings.validate_max_mb * 1024 * 1024
@@ -238,9 +234,9 @@ def shapes(
     ] = None,
 ) -> None:
     """Print our SHACL shapes (Turtle) for use with any SHACL processor, e.g. `kg shapes > shapes.ttl`."""
-    from .shapes import SHAPES_FILE, ShapesVersionError
-    from .shapes import check as check_record
-    from .shapes import set_version as write_version
+    from .validation import SHAPES_FILE, ShapesVersionError
+    from .validation import check_shapes_record as check_record
+    from .validation import set_shapes_version as write_version
 
     settings = _settings()
     file = settings.ontology_dir / ("kg.ttl" if ontology else SHAPES_FILE)
@@ -290,8 +286,7 @@ def query(
     """Run SPARQL on the built graph (ontology + data + inferred) and print the results."""
     import pyoxigraph as ox
 
-    from .queries import ParameterError, QueryDefinitionError, load_saved_queries
-    from .store import StoreError, open_store, run_query
+    from .query import ParameterError, QueryDefinitionError, StoreError, load_saved_queries, open_store, run_query
 
     settings = _settings(dist_dir=dist)
     bindings = {}
@@ -359,7 +354,7 @@ def _print_table(solutions: object) -> None:
 @app.command()
 def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None) -> None:
     """Print the number of instances of each class (asserted and inferred)."""
-    from .store import StoreError, open_store, run_query
+    from .query import StoreError, open_store, run_query
 
     settings = _settings(dist_dir=dist)
     try:
@@ -382,7 +377,7 @@ def load(
     dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
 ) -> None:
     """Build (or check) an on-disk store from the dumps, so a server restart is ready at once."""
-    from .store import StoreError, ensure_store
+    from .query import StoreError, ensure_store
 
     settings = _settings(dist_dir=dist)
     start = time.perf_counter()
@@ -405,7 +400,7 @@ def publish(
     password: Annotated[str | None, typer.Option(help="Password for HTTP digest authentication.")] = None,
 ) -> None:
     """Load the dumps into a remote store: one PUT per named graph (ontology, data, inferred)."""
-    from .remote import publish as put_graphs
+    from .pipeline import publish as put_graphs
 
     settings = _settings(dist_dir=dist)
     try:
@@ -425,7 +420,7 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same tables).")] = 1,
 ) -> None:
     """Write a synthetic national edition (tables like data/) for benchmarks."""
-    from .synth import synthesize
+    from .pipeline import synthesize
 
     settings = _settings()
     counts = synthesize(scale, out, settings.data_dir, seed)
@@ -456,8 +451,7 @@ def serve(
         workers=workers,
         loop=loop,
     )
-    from .queries import QueryDefinitionError
-    from .store import StoreError
+    from .query import QueryDefinitionError, StoreError
     from .web.app import run
 
     try:
@@ -472,9 +466,7 @@ def docs(
     check: Annotated[bool, typer.Option("--check", help="Only compare; exit 1 if data/README.md is stale.")] = False,
 ) -> None:
     """Write the schema section of data/README.md from data/tables-metadata.json."""
-    from .metadata import METADATA_FILE, read_schema
-    from .sources import DataError
-    from .tabledocs import MarkersMissing, with_schema
+    from .pipeline import METADATA_FILE, DataError, MarkersMissing, read_schema, with_schema
 
     readme = _settings().data_dir / "README.md"
     try:

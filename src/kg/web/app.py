@@ -27,10 +27,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..queries import load_saved_queries
-from ..service import AnswerCache, QueryService, worker_summary
+from ..dist import read_manifest
+from ..query import AnswerCache, QueryService, load_saved_queries, worker_summary
 from ..settings import Settings, load_settings
-from ..store import read_manifest
 
 HERE = Path(__file__).parent
 CSP = (

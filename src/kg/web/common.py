@@ -11,8 +11,7 @@ from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
 from ..namespaces import DEFAULT_BASE
-from ..query_shape import forbidden_keyword
-from ..query_types import QueryError, QueryRefused, QueryRequest, QueryResult
+from ..query import QueryError, QueryRefused, QueryRequest, QueryResult, forbidden_keyword
 
 HERE = Path(__file__).parent
 

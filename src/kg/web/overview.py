@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from markupsafe import Markup
 
-from ..results import term_to_tuple
+from ..query import term_to_tuple
 from . import charts
 from .common import execute, local_path
 from .negotiation import preferred_language

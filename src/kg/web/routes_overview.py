@@ -7,8 +7,7 @@ from collections import OrderedDict
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..queries import ParameterError
-from ..query_types import QueryError
+from ..query import ParameterError, QueryError
 from .common import error_response, local_path, templates
 from .overview import all_views, page_language, saved_answer
 

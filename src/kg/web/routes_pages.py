@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..namespaces import sparql_prefixes
-from ..query_types import QueryError
+from ..query import QueryError
 from .common import templates
 from .overview import page_language, summary
 from .routes_dumps import schema_org_dataset

@@ -9,9 +9,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from ..queries import ParameterError, SavedQuery
-from ..query_types import QueryError
-from ..results import term_to_tuple
+from ..query import ParameterError, QueryError, SavedQuery, term_to_tuple
 from .common import ERRORS, JSON_OR_HTML, error_response, execute, result_response, templates
 from .negotiation import prefers_html, requested_types
 

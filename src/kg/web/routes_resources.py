@@ -12,8 +12,8 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from ..namespaces import KGO, PREFIXES
-from ..query_types import QueryError, QueryResult
+from ..namespaces import KGO, PREFIXES, SHAPES_IRI
+from ..query import QueryError, QueryResult
 from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .negotiation import choose_rdf, prefers_html, requested_types
@@ -312,10 +312,8 @@ async def shapes(request: Request, format: str | None = None) -> Response:
 
 @router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
 async def shapes_version(version: str, request: Request, format: str | None = None) -> Response:
-    from ..shapes import SHAPES_FILE, read_version
-
-    path = request.app.state.settings.ontology_dir / SHAPES_FILE
-    current, _ = read_version(Graph().parse(path, format="turtle"))
+    path = request.app.state.settings.ontology_dir / "shapes.ttl"
+    current = str(Graph().parse(path, format="turtle").value(SHAPES_IRI, OWL.versionInfo) or "")
     if version != current:
         return PlainTextResponse(f"this server has shapes version {current}, not {version}\n", status_code=404)
     return await _document(request, "shapes", format)

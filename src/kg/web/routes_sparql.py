@@ -8,7 +8,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from ..namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, SD, rebase
-from ..query_types import QueryError, QuerySyntaxError
+from ..query import QueryError, QuerySyntaxError
 from .common import ERRORS, error_response, execute, result_response
 from .negotiation import choose_rdf, prefers_html, requested_types
 

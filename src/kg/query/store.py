@@ -1,4 +1,4 @@
-"""The query engine behind every answer: pyoxigraph over what ``kg build`` wrote."""
+"""The store behind every answer: pyoxigraph over what ``kg build`` wrote (in memory or on disk)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .build import MANIFEST
-
-
-class StoreError(Exception):
-    """The built dataset is missing or unreadable."""
-
-
-def read_manifest(dist_dir: Path) -> dict[str, object]:
-    """Return the build manifest of ``dist_dir`` or raise StoreError."""
-    path = dist_dir / MANIFEST
-    if not path.is_file():
-        raise StoreError(f"{dist_dir} holds no build (no {MANIFEST}); run `kg build` first")
-    return json.loads(path.read_text(encoding="utf-8"))
-
+from ..dist import StoreError, read_manifest
 
 READY = "READY.json"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
-from .dates import is_valid_code6
-from .namespaces import XSD, entity
-from .text import match_key
+from ..dates import is_valid_code6
+from ..namespaces import XSD, entity
+from ..text import match_key
 
 PARAM_TYPES = ("string", "search", "integer", "year", "iri", "municipality-code", "law")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

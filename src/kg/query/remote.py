@@ -1,7 +1,7 @@
-"""Answer from a remote SPARQL 1.1 store, and publish the dumps there (Graph Store Protocol).
+"""Answer from a remote SPARQL 1.1 store.
 
-``KG_BACKEND=<endpoint URL>`` makes the server use ``RemoteEngine`` instead of local workers;
-``kg publish --to <graph store URL>`` PUTs each named graph of ``dist/kg.trig``.
+``KG_BACKEND=<endpoint URL>`` makes the server use ``RemoteEngine`` instead of local workers
+(``kg publish``, in :mod:`kg.pipeline.publish`, puts the dumps there).
 
 A remote store cannot take SEP-0007 substitutions, so parameters are bound by rewriting the
 query's variable tokens (outside strings, IRIs and comments) into terms rendered by
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
 
-from .query_types import EngineUnavailable, QueryError, QueryRequest, QueryResult, QuerySyntaxError, QueryTimeout
-from .results import (
+from .execution import (
     CANONICAL,
     GRAPH_EQUIVALENTS,
     GRAPH_TYPES,
@@ -31,6 +29,7 @@ from .results import (
     serialize_solutions,
     term_from_tuple,
 )
+from .types import EngineUnavailable, QueryError, QueryRequest, QueryResult, QuerySyntaxError, QueryTimeout
 
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _TOKENS = re.compile(
@@ -192,27 +191,4 @@ class RemoteEngine:
         return QueryResult("graph", chosen, body or b"", len(triples), truncated, time.perf_counter() - start)
 
 
-def publish(dist_dir: Path, graph_store: str, auth: tuple[str, str] | None = None) -> dict[str, int]:
-    """PUT every named graph of ``dist_dir/kg.trig`` to a Graph Store Protocol endpoint.
-
-    Returns triples sent per graph; raises RuntimeError naming the graph and the store's answer.
-    """
-    by_graph: dict[str, list[ox.Triple]] = {}
-    for quad in ox.parse(path=str(dist_dir / "kg.trig"), format=ox.RdfFormat.TRIG):
-        if isinstance(quad.graph_name, ox.NamedNode):
-            by_graph.setdefault(quad.graph_name.value, []).append(ox.Triple(quad.subject, quad.predicate, quad.object))
-    sent = {}
-    digest = httpx.DigestAuth(*auth) if auth else None
-    with httpx.Client(timeout=600, auth=digest) as client:
-        for graph, triples in by_graph.items():
-            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-            r = client.put(
-                graph_store, params={"graph": graph}, content=body, headers={"Content-Type": "application/n-triples"}
-            )
-            if r.status_code not in (200, 201, 204):
-                raise RuntimeError(f"PUT {graph} to {graph_store}: {r.status_code} {r.text.strip()[:300]}")
-            sent[graph] = len(triples)
-    return sent
-
-
-__all__ = ["RemoteEngine", "publish", "bind_by_rewriting", "NotAcceptable"]
+__all__ = ["RemoteEngine", "bind_by_rewriting", "NotAcceptable"]

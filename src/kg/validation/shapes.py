@@ -19,7 +19,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import OWL
 
-from .namespaces import SHAPES_IRI
+from ..namespaces import SHAPES_IRI
 
 SHAPES_FILE = "shapes.ttl"
 RECORD_FILE = "shapes.version.json"

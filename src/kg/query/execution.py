@@ -18,8 +18,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from .namespaces import PREFIXES
-from .query_types import NotAcceptable, QueryRefused, QueryRequest, QueryResult
+from ..namespaces import PREFIXES
+from .types import NotAcceptable, QueryRefused, QueryRequest, QueryResult
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"

@@ -1,7 +1,7 @@
 """Read and check the curated tables in ``data/`` against their CSVW metadata.
 
 What each table holds (columns, datatypes, required cells, list separators, closed lists, keys and
-references) is declared once, in ``data/tables-metadata.json`` (see :mod:`kg.metadata`); this module
+references) is declared once, in ``data/tables-metadata.json`` (see :mod:`kg.pipeline.table_schema`); this module
 applies those declarations. Every problem is reported with file, line and field; a build never
 starts from bad tables.
 """
@@ -17,9 +17,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from .dates import is_valid_code6
-from .metadata import METADATA_FILE, Column, DataError, Datatype, Problem, Reference, Schema, Table, read_schema
-from .namespaces import KGO
+from ..dates import is_valid_code6
+from ..namespaces import KGO
+from .table_schema import METADATA_FILE, Column, DataError, Datatype, Problem, Reference, Schema, Table, read_schema
 
 __all__ = ["Citation", "DataError", "Problem", "Records", "Row", "load_records", "read_table"]
 

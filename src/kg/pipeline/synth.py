@@ -14,8 +14,8 @@ import random
 import shutil
 from pathlib import Path
 
-from .dates import check_digit
-from .metadata import METADATA_FILE, Schema, read_schema
+from ..dates import check_digit
+from .table_schema import METADATA_FILE, Schema, read_schema
 
 STATIC = ("sources", "concepts", "legal_bases")
 SECTION = "000:synthetic"

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .query_types import (
+from .types import (
     ERROR_KINDS,
     EngineUnavailable,
     QueryError,
@@ -59,7 +59,7 @@ def _read_exactly(inp, n: int) -> bytes:
 
 def worker_main(dist_dir: str, memory_limit: int, store_dir: str = "") -> None:
     """Worker process: load the dataset once, then answer framed requests on stdin until it closes."""
-    from . import results
+    from . import execution
     from .store import open_store
 
     if memory_limit:
@@ -78,7 +78,7 @@ def worker_main(dist_dir: str, memory_limit: int, store_dir: str = "") -> None:
         except EOFError:
             return
         try:
-            result = results.execute(store, request)
+            result = execution.execute(store, request)
         except MemoryError:
             _write_frame(out, {"error": "EngineUnavailable", "message": _memory_message(memory_limit)})
             continue

@@ -18,10 +18,10 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, TIME, XSD
 
-from .dates import fiscal_year_bounds, law_number_year
-from .namespaces import EGOV_LAW, ESTAT_SAC, KGO, SCHEMA, entity
-from .sources import Citation, Records, Row
-from .text import match_key
+from ..dates import fiscal_year_bounds, law_number_year
+from ..namespaces import EGOV_LAW, ESTAT_SAC, KGO, SCHEMA, entity
+from ..text import match_key
+from .tables import Citation, Records, Row
 
 CONCEPT_KIND = {
     "resource-types": "resource-type",

@@ -8,7 +8,7 @@ import owlrl
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from .namespaces import ID
+from ..namespaces import ID
 
 _NOISE_TYPES = {OWL.Thing, RDFS.Resource, OWL.NamedIndividual}
 

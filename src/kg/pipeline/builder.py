@@ -20,10 +20,9 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, TIME, VOID, XSD
 
-from . import FIRST_RELEASE_DATE, RELEASE_DATE, __version__
-from .mapping import map_records
-from .metadata import METADATA_FILE, read_schema
-from .namespaces import (
+from .. import FIRST_RELEASE_DATE, RELEASE_DATE, __version__
+from ..dist import MANIFEST
+from ..namespaces import (
     CC_BY,
     DATASET_IRI,
     DCAT_AP_3,
@@ -49,10 +48,12 @@ from .namespaces import (
     entity,
     rebase,
 )
-from .reason import infer
-from .settings import Settings
-from .sources import load_records
-from .validate import Report, run_validation
+from ..settings import Settings
+from ..validation import Report, run_validation
+from .mapping import map_records
+from .reasoning import infer
+from .table_schema import METADATA_FILE, read_schema
+from .tables import load_records
 
 DUMP_FILES = {  # file → (media type, description)
     "kg.ttl": ("text/turtle", "Ontology and data, Turtle"),
@@ -72,7 +73,6 @@ DESCRIPTION = {
     "en": "Legal bases, the basic concept and regional industrial resources, municipalities, plans, "
     "programs and budgets of small-business policy in Tokyo, from five government documents.",
 }
-MANIFEST = "manifest.json"
 DCAT3_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3 term, not in rdflib's DCAT
 
 

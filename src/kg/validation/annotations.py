@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .namespaces import PREFIXES
-from .validate import Report, Violation
+from ..namespaces import PREFIXES
+from .shacl import Report, Violation
 
 LINE_FORMATS = {".ttl", ".turtle", ".nt", ".trig", ".nq"}
 _PREFIX_DECL = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I | re.M)

@@ -36,10 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import results
-from .engine import Rerouted, WorkerPool
-from .query_shape import MAX_PATTERNS, is_bounded_lookup, shape_of
-from .query_types import (
+from ..settings import Settings
+from . import execution
+from .shape import MAX_PATTERNS, is_bounded_lookup, shape_of
+from .types import (
     EngineUnavailable,
     QueryRequest,
     QueryResult,
@@ -47,7 +47,7 @@ from .query_types import (
     QueryTimeout,
     TooManyQueries,
 )
-from .settings import Settings
+from .workers import Rerouted, WorkerPool
 
 KINDS = ("sparql", "saved", "lookup")  # whose query it is: anyone's text, a saved query, an entity page
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
@@ -254,7 +254,7 @@ class QueryService:
 
     def _run_inline(self, request: QueryRequest) -> QueryResult:
         try:
-            result = results.execute(self.store, request)  # type: ignore[arg-type]
+            result = execution.execute(self.store, request)  # type: ignore[arg-type]
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
         result.where = "inline"
@@ -345,7 +345,7 @@ class QueryService:
         """Run on the embedded store in one of ``threads``."""
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(threads, results.execute, self.store, request)
+            result = await loop.run_in_executor(threads, execution.execute, self.store, request)
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
         result.where = "thread"

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .namespaces import KGO
+from ..namespaces import KGO
 
 METADATA_FILE = "tables-metadata.json"
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"

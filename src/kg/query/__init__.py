@@ -1,0 +1,36 @@
+"""Answering queries: request/answer types, query shapes and policy, execution and serialization,
+the store, killable workers, the remote backend, saved queries, and the one query service.
+
+Imports nothing of :mod:`kg.pipeline` or :mod:`kg.validation`: a server or a query worker loads
+no builder, reasoner or SHACL engine.
+"""
+
+from ..dist import StoreError, read_manifest
+from .execution import term_to_tuple
+from .saved import ParameterError, QueryDefinitionError, SavedQuery, load_saved_queries
+from .service import AnswerCache, QueryService, worker_summary
+from .shape import forbidden_keyword
+from .store import ensure_store, open_store, run_query
+from .types import QueryError, QueryRefused, QueryRequest, QueryResult, QuerySyntaxError
+
+__all__ = [
+    "AnswerCache",
+    "ParameterError",
+    "QueryDefinitionError",
+    "QueryError",
+    "QueryRefused",
+    "QueryRequest",
+    "QueryResult",
+    "QueryService",
+    "QuerySyntaxError",
+    "SavedQuery",
+    "StoreError",
+    "ensure_store",
+    "forbidden_keyword",
+    "load_saved_queries",
+    "open_store",
+    "read_manifest",
+    "run_query",
+    "term_to_tuple",
+    "worker_summary",
+]
