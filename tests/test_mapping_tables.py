@@ -1,9 +1,10 @@
-"""The mapping is one small registered function per table, and splitting it changed no output.
+"""The mapping is one small registered function per table, and the refactorings changed no output.
 
-The byte-identity check is tied to the refactoring commit itself (found by its subject line), not to
-today's code: it builds the tree of that commit and of its parent, on their own (identical) data,
-and compares every dump byte for byte. So it never needs updating when the data or the mapping
-later change on purpose, and it keeps proving the claim of that commit.
+The byte-identity checks are tied to the refactoring commits themselves (found by their subject
+lines), not to today's code: each builds the tree of that commit and of its parent, on their own
+(identical) data, and compares every dump byte for byte. So they never need updating when the data
+or the code later change on purpose, and they keep proving the claim of each commit: splitting
+the mapping per table, and moving the stages into packages (issue 19).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from kg.pipeline.table_schema import METADATA_FILE, read_schema
 
 from .conftest import ROOT as PROJECT_ROOT
 
-REFACTOR_SUBJECT = "Mapping: one function per table, registered by table name; dumps byte-identical"
+REFACTOR_SUBJECTS = [
+    "Mapping: one function per table, registered by table name; dumps byte-identical",
+    "Stages as packages: pipeline, validation, query and web; dumps byte-identical",
+]
 MAX_LINES = 60
 
 
@@ -65,16 +69,18 @@ def _build_tree(commit: str, into: Path) -> Path:
     return into / "dist"
 
 
-def test_per_table_refactor_kept_the_dumps_byte_identical(tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", REFACTOR_SUBJECTS, ids=["per-table-mapping", "stages-as-packages"])
+def test_refactor_kept_the_dumps_byte_identical(tmp_path, subject):
     if shutil.which("git") is None:
         pytest.skip("git is not installed: the refactoring commit cannot be checked out")
     try:
-        after = _git("log", "--format=%H", f"--grep=^{REFACTOR_SUBJECT}$", "-n1")
+        after = _git("log", "--format=%H", f"--grep=^{subject}$", "-n1")
         before = _git("rev-parse", f"{after}^") if after else ""
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"no usable git history here ({exc.stderr.strip()[:200]})")
     if not before:
-        pytest.skip(f"the commit {REFACTOR_SUBJECT!r} (and its parent) is not in this history (shallow clone?)")
+        pytest.skip(f"the commit {subject!r} (and its parent) is not in this history (shallow clone?)")
     assert _git("diff", "--name-only", before, after, "--", "data", "ontology") == "", "same data on both sides"
     old = _build_tree(before, tmp_path / "before")
     new = _build_tree(after, tmp_path / "after")
