@@ -452,7 +452,7 @@ def serve(
         loop=loop,
     )
     from .query import QueryDefinitionError, StoreError
-    from .web.app import run
+    from .web import run
 
     try:
         run(settings)

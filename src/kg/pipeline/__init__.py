@@ -3,11 +3,11 @@
 Data flows one way: :mod:`.table_schema` reads the tables' CSVW metadata, :mod:`.tables` reads and
 checks the tables, :mod:`.mapping` turns records into RDF, :mod:`.reasoning` runs OWL RL,
 :mod:`.builder` validates (through :mod:`kg.validation`) and writes the dumps atomically.
-:mod:`.synth` makes larger synthetic editions; :mod:`.publish` puts the dumps in a remote store.
+:mod:`.synth` makes larger synthetic editions; :mod:`.publishing` puts the dumps in a remote store.
 """
 
 from .builder import BuildError, Graphs, assemble, build, load_ontology, load_shapes
-from .publish import publish
+from .publishing import publish
 from .reasoning import infer
 from .synth import synthesize
 from .table_schema import METADATA_FILE, read_schema

@@ -1,7 +1,7 @@
 """Answer from a remote SPARQL 1.1 store.
 
 ``KG_BACKEND=<endpoint URL>`` makes the server use ``RemoteEngine`` instead of local workers
-(``kg publish``, in :mod:`kg.pipeline.publish`, puts the dumps there).
+(``kg publish``, in :mod:`kg.pipeline.publishing`, puts the dumps there).
 
 A remote store cannot take SEP-0007 substitutions, so parameters are bound by rewriting the
 query's variable tokens (outside strings, IRIs and comments) into terms rendered by
