@@ -123,14 +123,29 @@ def virtuoso_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
         virtuoso.stop()
 
 
+class InProcess:
+    """The application in process, as the server runs it (edge layer, fast lane, query workers),
+    with no socket: for tests of what it answers, not of the server process. ``url`` is the root
+    the application believes it is served at, so absolute URLs in answers match; requests to it go
+    to the application (an httpx client over Starlette's ASGI transport)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.url = str(client.base_url).rstrip("/")
+
+    def __getattr__(self, name):  # get, post, head, options, request, stream …
+        if name == "client":  # not set yet (a copy made without __init__)
+            raise AttributeError(name)
+        return getattr(self.client, name)
+
+
 @pytest.fixture(scope="session")
-def app_client(built: Path, settings: Settings):
-    """The application in process (no socket, no worker processes): for tests of what it answers,
-    not of the server process. Its lifespan (the query service) runs for the whole session."""
+def client(built: Path, settings: Settings):
+    """The application in process (see :class:`InProcess`); its lifespan runs for the whole session."""
     from starlette.testclient import TestClient
 
-    from kg.web.app import create_app
+    from kg.web import asgi_app
 
-    app = create_app(settings.with_overrides(dist_dir=built, workers=0, long_workers=0, limit_workers=0))
-    with TestClient(app) as client:
-        yield client
+    local = settings.with_overrides(dist_dir=built)
+    with TestClient(asgi_app(local), base_url=local.server_url, raise_server_exceptions=False) as test_client:
+        yield InProcess(test_client)

@@ -48,8 +48,8 @@ def _curie(node) -> str:
 
 
 @pytest.fixture(scope="module", params=["ja", "en"])
-def page(request, app_client) -> tuple[str, str]:
-    r = app_client.get("/ontology", params={"lang": request.param}, headers={"Accept": "text/html"})
+def page(request, client) -> tuple[str, str]:
+    r = client.get("/ontology", params={"lang": request.param}, headers={"Accept": "text/html"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     return request.param, r.text
 
@@ -111,6 +111,6 @@ def test_page_speaks_its_language(page):
         assert "Axioms" in body and _label(KGO.TourismResource, "en") in body
 
 
-def test_rdf_answers_are_unchanged(app_client):
-    r = app_client.get("/ontology", headers={"Accept": "text/turtle"})
+def test_rdf_answers_are_unchanged(client):
+    r = client.get("/ontology", headers={"Accept": "text/turtle"})
     assert r.status_code == 200 and r.content == (ROOT / "ontology" / "kg.ttl").read_bytes()

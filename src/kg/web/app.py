@@ -1,7 +1,7 @@
 """FastAPI application factory and the HTTP basics every route shares.
 
 The app never builds: it loads what ``kg build`` wrote to ``dist/``. Every query goes through
-the query service (``kg.service``), which decides where it runs; queries of unknown cost run in
+the query service (``kg.query.service``), which decides where it runs; queries of unknown cost run in
 worker processes, so the event loop keeps answering other requests. The HTTP basics (headers,
 ETag, access log, body limit, HEAD) are pure ASGI layers: no per-request task hand-offs.
 """
