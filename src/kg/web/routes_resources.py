@@ -256,7 +256,8 @@ def _label(g: Graph, s: object, p: object, lang: str) -> str:
 
 def _terms(g: Graph, lang: str, which: str) -> list[dict[str, object]]:
     kinds = (
-        ((OWL.Class, "class"), (OWL.ObjectProperty, "object property"), (OWL.DatatypeProperty, "datatype property"))
+        ((OWL.Class, "class"), (OWL.ObjectProperty, "object property"), (OWL.DatatypeProperty, "datatype property"),
+         (OWL.AnnotationProperty, "annotation property"))
         if which == "ontology"
         else ((SH.NodeShape, "node shape"),)
     )
@@ -265,6 +266,8 @@ def _terms(g: Graph, lang: str, which: str) -> list[dict[str, object]]:
         for s in sorted(set(g.subjects(RDF.type, cls)), key=str):
             if (s, RDF.type, OWL.Restriction) in g or not str(s).startswith("http"):
                 continue
+            if which == "ontology" and g.value(s, RDFS.isDefinedBy) is None:
+                continue  # a term of another vocabulary, declared only for OWL 2 DL
             out.append(
                 {
                     "iri": str(s),
