@@ -11,9 +11,9 @@ import re
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
+from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS
 
-from kg.namespaces import KGO
+from kg.namespaces import KGO, SCHEMA
 
 from .conftest import ROOT
 
@@ -59,7 +59,7 @@ def test_metadata_is_shown(page):
     text = _text(body)
     for p in (DCTERMS.title, DCTERMS.description):
         assert str(next(o for o in ONTOLOGY.objects(HEADER, p) if o.language == lang)) in text
-    for p in (OWL.versionInfo, OWL.versionIRI, DCTERMS.license, DCTERMS.creator, DCTERMS.created, DCTERMS.modified):
+    for p in (OWL.versionInfo, OWL.versionIRI, DCTERMS.license, DC.creator, SCHEMA.dateCreated, SCHEMA.dateModified):
         values = list(ONTOLOGY.objects(HEADER, p))
         assert values, f"the ontology header states no {p}"
         for value in values:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, TIME, VOID, XSD
 
 from .. import FIRST_RELEASE_DATE, RELEASE_DATE, __version__
@@ -61,9 +62,16 @@ DUMP_FILES = {  # file → (media type, description)
     "kg.jsonld": ("application/ld+json", "Ontology and data, JSON-LD"),
     "context.jsonld": ("application/ld+json", "JSON-LD context of kg.jsonld"),
     "kg.trig": ("application/trig", "Named graphs: ontology, data, inferred (OWL RL)"),
+    "kg-dl.ttl": ("text/turtle", "Ontology and data for OWL 2 DL tools: dates, years, months as plain text; Turtle"),
     "tables.zip": ("application/zip", "The curated tables (CSV) with their CSV on the Web metadata"),
 }
 NOT_RDF = ("context.jsonld", "tables.zip")  # distributions that are not RDF dumps (no void:dataDump)
+DL_EXPORT = "kg-dl.ttl"  # ontology + data with literals retyped for OWL 2 DL tools: not the dataset's own dump
+# Datatypes of our literals that OWL 2's datatype map lacks (HermiT and Pellet reject them). In the DL
+# export their values become plain literals with the same characters: no OWL 2 datatype has their value
+# space (a day, a year, a month), and xsd:dateTime would invent a time of day and a time zone (and a
+# fiscal year is no calendar instant), so text keeps the value and says nothing false.
+OUTSIDE_OWL2_DATATYPE_MAP = (XSD.date, XSD.gYear, XSD.gYearMonth)
 TABLES_FOLDER = "tokyo-sme-kg-tables"  # the one folder inside tables.zip
 CSVW_SPEC = URIRef("http://www.w3.org/TR/tabular-metadata/")
 VOID_FILE = ("text/turtle", "Dataset description (VoID + DCAT-AP 3.0.0), Turtle")
@@ -90,8 +98,18 @@ class Graphs:
 
 
 def load_ontology(settings: Settings) -> Graph:
-    """Return the ontology graph from ``ontology/kg.ttl``."""
-    return Graph().parse(settings.ontology_dir / "kg.ttl", format="turtle")
+    """Return the ontology graph from ``ontology/kg.ttl``.
+
+    Its blank nodes (the OWL restrictions, which OWL 2's mapping to RDF needs as blank nodes) get
+    canonical labels, the same every build, so that the dumps stay byte for byte the same.
+    """
+    parsed = Graph().parse(settings.ontology_dir / "kg.ttl", format="turtle")
+    g = Graph()
+    for prefix, ns in parsed.namespaces():
+        g.bind(prefix, ns)
+    for t in to_canonical_graph(parsed):
+        g.add(t)
+    return g
 
 
 def load_shapes(settings: Settings) -> Graph:
@@ -103,9 +121,11 @@ def assemble(settings: Settings, reason: bool = True) -> Graphs:
     """Read tables and ontology; return ontology, data and (optionally) inferred graphs."""
     ontology = load_ontology(settings)
     data = map_records(load_records(settings.data_dir))
-    for g, name in ((ontology, "ontology"), (data, "data")):
-        if any(isinstance(x, BNode) for t in g for x in t):
-            raise BuildError(f"the {name} graph has blank nodes; give every node an IRI")
+    if any(isinstance(x, BNode) for t in data for x in t):
+        raise BuildError("the data graph has blank nodes; give every node an IRI")
+    restrictions = set(ontology.subjects(RDF.type, OWL.Restriction))
+    if any(isinstance(x, BNode) and x not in restrictions for t in ontology for x in t):
+        raise BuildError("the ontology has blank nodes that are not OWL restrictions; give every other node an IRI")
     inferred = infer(ontology, data, settings.reasoner) if reason else Graph()
     return Graphs(ontology, data, inferred)
 
@@ -115,16 +135,18 @@ def _bind(g: Graph, base: str) -> None:
         g.bind(prefix, rebase(str(ns), base), override=True, replace=True)
 
 
-def _ox_term(x: object, base: str) -> ox.NamedNode | ox.Literal:
+def _ox_term(x: object, base: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if isinstance(x, URIRef):
         return ox.NamedNode(rebase(str(x), base))
+    if isinstance(x, BNode):  # an OWL restriction of the ontology, canonically labelled
+        return ox.BlankNode(str(x))
     if isinstance(x, Literal):
         if x.language:
             return ox.Literal(str(x), language=x.language)
         if x.datatype is not None and x.datatype != XSD.string:
             return ox.Literal(str(x), datatype=ox.NamedNode(str(x.datatype)))
         return ox.Literal(str(x))
-    raise BuildError(f"cannot write {x!r}: only IRIs and literals are allowed in dumps")
+    raise BuildError(f"cannot write {x!r}: only IRIs, literals and restriction blank nodes are allowed in dumps")
 
 
 def _ox_triples(g: Graph, base: str) -> list[ox.Triple]:
@@ -160,9 +182,12 @@ def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, obje
                 return f"{prefix}:{iri[len(ns) :]}"
         return iri
 
-    def value(o: ox.NamedNode | ox.Literal) -> dict[str, str]:
-        if isinstance(o, ox.NamedNode):
-            return {"@id": compact(o.value)}
+    def node_id(n: ox.NamedNode | ox.BlankNode) -> str:
+        return f"_:{n.value}" if isinstance(n, ox.BlankNode) else compact(n.value)
+
+    def value(o: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
+        if isinstance(o, ox.NamedNode | ox.BlankNode):
+            return {"@id": node_id(o)}
         if o.language:
             return {"@value": o.value, "@language": o.language}
         if o.datatype.value == str(XSD.string):
@@ -174,13 +199,30 @@ def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, obje
     for t in triples:
         if t.subject != current:
             current = t.subject
-            nodes.append({"@id": compact(t.subject.value)})  # type: ignore[union-attr]
+            nodes.append({"@id": node_id(t.subject)})  # type: ignore[arg-type]
         node = nodes[-1]
         if t.predicate.value == str(RDF.type) and isinstance(t.object, ox.NamedNode):
             node.setdefault("@type", []).append(compact(t.object.value))  # type: ignore[union-attr]
         else:
             node.setdefault(compact(t.predicate.value), []).append(value(t.object))  # type: ignore[arg-type, union-attr]
     return {"@context": context, "@graph": nodes}
+
+
+def dl_profile(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """Return ``triples`` (sorted) with every literal of a datatype outside OWL 2's datatype map as a plain literal.
+
+    The lexical form is kept character for character (``"2007-06-29"^^xsd:date`` becomes
+    ``"2007-06-29"``); the ontology gives those properties range rdfs:Literal, which plain literals
+    satisfy. Everything else is unchanged.
+    """
+    outside = {str(d) for d in OUTSIDE_OWL2_DATATYPE_MAP}
+    out = set()
+    for t in triples:
+        o = t.object
+        if isinstance(o, ox.Literal) and o.datatype.value in outside:
+            o = ox.Literal(o.value)
+        out.add(ox.Triple(t.subject, t.predicate, o))
+    return sorted(out, key=str)
 
 
 def write_tables_zip(data_dir: Path, target: Path) -> None:
@@ -229,6 +271,9 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     ]
     (out / "kg.trig").write_bytes(
         _with_sorted_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+    )
+    (out / DL_EXPORT).write_bytes(
+        _with_sorted_prefixes(ox.serialize(dl_profile(asserted), format=ox.RdfFormat.TURTLE, prefixes=prefixes))
     )
     write_tables_zip(settings.data_dir, out / "tables.zip")
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
@@ -393,7 +438,7 @@ def void_graph(
         dump = _typed(g, URIRef(f"{url}/dumps/{name}"), RDFS.Resource)
         dist = URIRef(f"{ds}/distribution/{name}")
         media = str(info["media_type"])
-        if name not in (*NOT_RDF, "void.ttl"):
+        if name not in (*NOT_RDF, DL_EXPORT, "void.ttl"):
             g.add((ds, VOID.dataDump, dump))
         g.add((ds, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))

@@ -190,7 +190,10 @@ class WorkerPool:
         return len(self._all)
 
     async def _spawn(self) -> _Worker:
-        code = "import sys; from kg.query.workers import worker_main; worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
+        code = (
+            "import sys; from kg.query.workers import worker_main; "
+            "worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
+        )
         command = [sys.executable, "-c", code, str(self.dist_dir), str(self.memory_limit), self.store_dir]
         if self.nice:
             command = ["nice", "-n", str(self.nice), *command]

@@ -11,19 +11,20 @@ from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
+from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS
 
-from ..namespaces import KGO
+from ..namespaces import KGO, SCHEMA
 
 # Header properties shown under "about", in this order: (property, ja, en).
 METADATA = (
     (OWL.versionInfo, "版", "version"),
     (OWL.versionIRI, "版 IRI", "version IRI"),
     (DCTERMS.license, "ライセンス", "licence"),
+    (DC.creator, "作成者", "creator"),
     (DCTERMS.creator, "作成者", "creator"),
     (DCTERMS.publisher, "公開者", "publisher"),
-    (DCTERMS.created, "作成日", "created"),
-    (DCTERMS.modified, "更新日", "modified"),
+    (SCHEMA.dateCreated, "作成日", "created"),
+    (SCHEMA.dateModified, "更新日", "modified"),
     (DCTERMS.issued, "公開日", "issued"),
 )
 KINDS = (

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
-from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+from rdflib.namespace import OWL, RDF, SH
 
 from ..namespaces import KGO, PREFIXES, SHAPES_IRI
 from ..query import QueryError, QueryResult
@@ -241,9 +241,7 @@ async def _document(request: Request, which: str, format: str | None) -> Respons
                 str(next(g.subjects(RDF.type, OWL.Ontology))),
             )
             return templates.TemplateResponse(request, "ontology.html", {"view": view, "lang": lang})
-        return templates.TemplateResponse(
-            request, f"{which}.html", {"terms": _terms(g, lang, which), "lang": lang, "curie": curie}
-        )
+        return templates.TemplateResponse(request, "shapes.html", {"terms": _shapes(g), "lang": lang, "curie": curie})
     media = choose_rdf(types)
     if media is None:
         return PlainTextResponse("available as text/html or RDF\n", status_code=406)
@@ -266,37 +264,17 @@ async def _labels(request: Request, iris: list[str], lang: str) -> dict[str, str
     return {row["s"]["value"]: row["l"]["value"] for row in rows}
 
 
-def _label(g: Graph, s: object, p: object, lang: str) -> str:
-    values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}  # type: ignore[arg-type]
-    return values.get(lang) or values.get("ja") or values.get("en") or values.get(None) or ""
-
-
-def _terms(g: Graph, lang: str, which: str) -> list[dict[str, object]]:
-    kinds = (
-        ((OWL.Class, "class"), (OWL.ObjectProperty, "object property"), (OWL.DatatypeProperty, "datatype property"))
-        if which == "ontology"
-        else ((SH.NodeShape, "node shape"),)
-    )
-    out = []
-    for cls, kind in kinds:
-        for s in sorted(set(g.subjects(RDF.type, cls)), key=str):
-            if (s, RDF.type, OWL.Restriction) in g or not str(s).startswith("http"):
-                continue
-            out.append(
-                {
-                    "iri": str(s),
-                    "anchor": str(s).rsplit("#", 1)[-1],
-                    "kind": kind,
-                    "label": _label(g, s, RDFS.label, lang),
-                    "definition": _label(g, s, SKOS.definition, lang),
-                    "domain": [curie(str(o)) for o in g.objects(s, RDFS.domain)],
-                    "range": [curie(str(o)) for o in g.objects(s, RDFS.range)],
-                    "super": [curie(str(o)) for o in g.objects(s, RDFS.subClassOf)]
-                    + [curie(str(o)) for o in g.objects(s, RDFS.subPropertyOf)],
-                    "target": [curie(str(o)) for o in g.objects(s, SH.targetClass)],
-                }
-            )
-    return out
+def _shapes(g: Graph) -> list[dict[str, object]]:
+    """The node shapes of the shapes document, with their target classes."""
+    return [
+        {
+            "iri": str(s),
+            "anchor": str(s).rsplit("#", 1)[-1],
+            "target": [curie(str(o)) for o in g.objects(s, SH.targetClass)],
+        }
+        for s in sorted(set(g.subjects(RDF.type, SH.NodeShape)), key=str)
+        if str(s).startswith("http")
+    ]
 
 
 @router.get("/ontology", summary="The ontology (HTML or Turtle)", responses=RDF_OR_HTML)
