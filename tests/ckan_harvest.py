@@ -2,7 +2,7 @@
 
 Usage: ``python ckan_harvest.py DESCRIPTION.ttl WORK_DIR`` prints one JSON object:
 
-- ``register``: CKAN's default licence register (id → url and title), what ``license_id`` can be;
+- ``registers``: CKAN's default licence register (id → url and title) on an en and on a ja portal;
 - ``portals``: for each kind of portal, the datasets that ckanext-dcat's DCAT-AP 3 parser
   (``euro_dcat_ap_3``) makes of the description:
   - ``en`` and ``ja``: CKAN as installed, ``ckan.locale_default`` = en (CKAN's default) or ja;
@@ -20,8 +20,11 @@ import sys
 from pathlib import Path
 
 from ckan.common import config
+from ckan.lib.i18n import get_ckan_i18n_dir
 from ckan.model.license import LicenseRegister
 from ckanext.dcat.processors import RDFParser
+from flask import Flask
+from flask_babel import Babel
 
 # A ja + en portal's dataset schema: ckanext-dcat keeps every language of a field whose
 # validators are ckanext-fluent's (title_translated / notes_translated), as in its own
@@ -49,18 +52,34 @@ resource_fields:
 """
 
 
+def portal_app() -> Flask:
+    """CKAN's translations as its Flask app sets them up (ckan.config.middleware.flask_app): the
+    licence register's titles are in the portal's default language, as in a harvest job."""
+    app = Flask("ckan")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = get_ckan_i18n_dir()
+    app.config["BABEL_DOMAIN"] = "ckan"
+    Babel(app, locale_selector=lambda: config.get("ckan.locale_default"))
+    return app
+
+
+def register() -> dict:
+    return {k: {"url": v.url, "title": str(v.title)} for k, v in LicenseRegister().items()}
+
+
 def parse(text: str) -> list[dict]:
-    parser = RDFParser(profiles=["euro_dcat_ap_3"])
-    parser.parse(text, _format="turtle")
-    return list(parser.datasets())
+    with portal_app().test_request_context():
+        parser = RDFParser(profiles=["euro_dcat_ap_3"])
+        parser.parse(text, _format="turtle")
+        return list(parser.datasets())
 
 
 def main(description: Path, work: Path) -> dict:
     text = description.read_text(encoding="utf-8")
-    register = {k: {"url": v.url, "title": str(v.title)} for k, v in LicenseRegister().items()}
-    portals = {}
+    registers, portals = {}, {}
     for lang in ("en", "ja"):
         config["ckan.locale_default"] = lang
+        with portal_app().test_request_context():
+            registers[lang] = register()
         portals[lang] = parse(text)
 
     import ckan.plugins as plugins
@@ -85,7 +104,7 @@ def main(description: Path, work: Path) -> dict:
     logging.getLogger("ckan.lib.search").setLevel(logging.CRITICAL)
     plugins.load("scheming_datasets")
     portals["multilingual"] = parse(text)
-    return {"register": register, "portals": portals}
+    return {"registers": registers, "portals": portals}
 
 
 if __name__ == "__main__":
