@@ -342,8 +342,19 @@ def _agents(g: Graph, ds: URIRef, url: str) -> tuple[URIRef, URIRef]:
 
 
 def _rights(g: Graph) -> tuple[URIRef, URIRef]:
-    """Return the licence (typed dct:LicenseDocument) and the access rights (public)."""
+    """Return the licence (typed dct:LicenseDocument) and the access rights (public).
+
+    The licence's title is its name, "Creative Commons Attribution", and its version, 4.0
+    International, is stated on its own (the IRI and the label name both): CKAN's DCAT harvester
+    (ckanext-dcat) maps a licence to the portal's licence register by its IRI or by its exact
+    dct:title in the portal's language, and CKAN's default register has "Creative Commons
+    Attribution" (``cc-by``, any version; "クリエイティブ・コモンズ 表示" on a Japanese portal) but no
+    CC BY 4.0 IRI (tests/test_ckan.py).
+    """
     licence = _typed(g, CC_BY, DCTERMS.LicenseDocument, label="Creative Commons Attribution 4.0 International")
+    g.add((licence, DCTERMS.title, Literal("Creative Commons Attribution", lang="en")))
+    g.add((licence, DCTERMS.title, Literal("クリエイティブ・コモンズ 表示", lang="ja")))  # CKAN's ja title of cc-by
+    g.add((licence, OWL.versionInfo, Literal("4.0 International")))
     public = _typed(g, EU_ACCESS_RIGHT.PUBLIC, DCTERMS.RightsStatement, label="public")
     return licence, public
 
