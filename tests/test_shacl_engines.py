@@ -220,3 +220,28 @@ def test_cli_prints_standalone_shapes(files):
         assert not list(printed.triples((None, OWL.imports, None)))
         assert len(list(printed.triples((None, RDFS.subClassOf, None)))) >= 30
         assert bool(list(printed.triples((None, SH.sparql, None)))) == (name == "standalone.ttl")
+
+
+def test_readme_javascript_validator(node_modules, tmp_path):
+    """The README's JavaScript CI snippet, run as written: 0 on a valid file, 1 with the check-digit message."""
+    from .readme_blocks import section_blocks
+
+    blocks = section_blocks()
+    (tmp_path / "validate.mjs").write_text(blocks["js"], encoding="utf-8")
+    (tmp_path / "package.json").write_text('{"type": "module"}\n')
+    (tmp_path / "node_modules").symlink_to(node_modules)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)}
+    script = "set -e\n" + "\n".join(line.split("  #", 1)[0] for line in blocks["js_cli"][:-1])
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rdf = tmp_path / "rdf"
+    rdf.mkdir()
+    for fixture, code in ((FIXTURES / "valid" / "chiyoda.ttl", 0), (FIXTURES / "invalid" / "bad-check-digit.ttl", 1)):
+        for old in rdf.iterdir():
+            old.unlink()
+        shutil.copy(fixture, rdf / fixture.name)
+        run = subprocess.run(["bash", "-c", blocks["js_cli"][-1]], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == code, run.stdout + run.stderr
+        if code:
+            assert "check digit" in run.stdout and "検査数字" in run.stdout
