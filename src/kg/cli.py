@@ -229,6 +229,17 @@ def shapes(
         bool, typer.Option("--ontology", help="Print the ontology (kg.ttl) instead, for subclass reasoning.")
     ] = False,
     check: Annotated[bool, typer.Option("--check", help="Check the shapes against their version record.")] = False,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone",
+            help="For any SHACL engine (JavaScript ones too): no owl:imports, the subclass axioms included.",
+        ),
+    ] = False,
+    core: Annotated[
+        bool,
+        typer.Option("--core", help="With --standalone: leave out the SHACL-SPARQL constraints."),
+    ] = False,
     set_version: Annotated[
         str | None, typer.Option("--set-version", help="Developers: state a new shapes version X.Y.Z and record it.")
     ] = None,
@@ -253,6 +264,19 @@ def shapes(
         raise typer.Exit(EXIT_VIOLATIONS) from None
     if path:
         sys.stdout.write(f"{file}\n")
+        return
+    if core and not standalone:
+        err.print("[red]--core goes with --standalone[/red]")
+        raise typer.Exit(2)
+    if standalone and not ontology:
+        from rdflib import Graph
+
+        from .shapes import standalone as standalone_shapes
+
+        g = standalone_shapes(
+            Graph().parse(file, format="turtle"), Graph().parse(settings.ontology_dir / "kg.ttl"), core=core
+        )
+        sys.stdout.buffer.write(g.serialize(format="turtle", encoding="utf-8"))
         return
     sys.stdout.buffer.write(file.read_bytes())
 

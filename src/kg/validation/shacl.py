@@ -165,11 +165,15 @@ def _node_shape_of(shapes: Graph, shape: object, focus: object, data: Graph) -> 
     """Return the node shape a result belongs to.
 
     A property shape shared by several node shapes is attributed to the one whose target
-    class the focus node has (directly or through rdfs:subClassOf in the data graph).
+    class the focus node has (directly or through rdfs:subClassOf in the data graph); so is a
+    property shape with targets of its own that no node shape refers to (kgs:ActShape for
+    kgs:Act-lawNumberCitationRequired, which targets the subjects of kgo:lawNumber).
     """
     if (shape, RDF.type, SH.NodeShape) in shapes:
         return str(shape)
     parents = sorted(shapes.subjects(SH.property, shape))  # type: ignore[arg-type]
+    if not parents and shapes.value(shape, SH.targetSubjectsOf) is not None:  # type: ignore[arg-type]
+        parents = sorted(s for s in shapes.subjects(SH.targetClass, None) if (s, RDF.type, SH.NodeShape) in shapes)
     if len(parents) <= 1:
         return str(parents[0]) if parents else str(shape)
     types = set(data.objects(focus, RDF.type))  # type: ignore[arg-type]
@@ -177,6 +181,8 @@ def _node_shape_of(shapes: Graph, shape: object, focus: object, data: Graph) -> 
         types |= set(data.transitive_objects(t, RDFS.subClassOf))
     exact = [p for p in parents if shapes.value(p, SH.targetClass) in set(data.objects(focus, RDF.type))]  # type: ignore[arg-type]
     matching = exact or [p for p in parents if shapes.value(p, SH.targetClass) in types]
+    if not matching and not list(shapes.subjects(SH.property, shape)):  # type: ignore[arg-type]
+        return str(shape)
     return str((matching or parents)[0])
 
 

@@ -5,6 +5,12 @@
 shapes (blank nodes canonicalised, sorted N-Triples, the two version triples left out), so a
 change to any shape without a new version is caught (``check`` / ``tests/test_shapes_version.py``).
 ``set_version`` (``kg shapes --set-version X.Y.Z``) writes a new version into both files.
+
+``standalone`` (``kg shapes --standalone [--core]``) gives the shapes as engines other than pySHACL
+need them: no ``owl:imports`` to resolve, the ontology's subclass axioms included (engines such as
+shacl-engine read ``rdfs:subClassOf`` for ``sh:targetClass``/``sh:class`` from the shapes graph), and,
+with ``core``, without the SHACL-SPARQL constraints listed in ``SPARQL_ONLY`` (for engines that have
+no SHACL-SPARQL, e.g. rdf-validate-shacl, which stops at the first ``sh:sparql`` it meets).
 """
 
 from __future__ import annotations
@@ -15,15 +21,44 @@ import os
 import re
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import OWL
+from rdflib.namespace import OWL, RDFS, SH
 
 from ..namespaces import SHAPES_IRI
 
 SHAPES_FILE = "shapes.ttl"
 RECORD_FILE = "shapes.version.json"
 _SEMVER = re.compile(r"\d+\.\d+\.\d+")
+KGS = "https://w3id.org/tokyo-sme-kg/shapes#"
+
+# The constraints that SHACL Core cannot state with the same focus node and result path, kept in
+# SHACL-SPARQL (one sh:sparql per property shape), with the invalid fixture
+# (tests/fixtures/invalid/<name>.ttl) whose intended violation only they catch, and what an engine
+# without SHACL-SPARQL misses. The one list: README "Validate your own data" states it and
+# tests/test_shacl_engines.py reads it (a SPARQL-less engine misses exactly these fixtures).
+SPARQL_ONLY: dict[str, tuple[str, str]] = {
+    KGS + "SourceCitation-sectionRequired": (
+        "citation-without-section",
+        "a citation of a source document (not the reference list) without a section heading",
+    ),
+    KGS + "Act-promulgationYearConsistent": (
+        "promulgation-year-mismatch",
+        "a promulgation year without a law number, unlike the promulgation date's year or after entry into force",
+    ),
+    KGS + "Act-repealedAfterInForce": ("repealed-before-in-force", "an act repealed before it entered into force"),
+    KGS + "LocalGovernment-checkDigit": ("bad-check-digit", "a wrong check digit in a local government code"),
+    KGS + "LocalGovernment-standardAreaCodeMatches": (
+        "area-code-mismatch",
+        "a standard area code that is not the first five digits of the local government code",
+    ),
+    KGS + "Plan-yearsInOrder": ("plan-years-reversed", "a plan whose first fiscal year is after its last"),
+    KGS + "Interval-inOrder": ("interval-reversed", "an interval whose beginning is not before its end"),
+    KGS + "BudgetAllocation-supplementaryNumberRequired": (
+        "supplementary-without-number",
+        "a supplementary budget without its supplementary number",
+    ),
+}
 
 
 class ShapesVersionError(Exception):
@@ -132,3 +167,34 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _drop(g: Graph, node: object) -> None:
+    """Remove ``node``'s triples and, recursively, those of the blank nodes it alone leads to."""
+    for _, _, o in list(g.triples((node, None, None))):  # type: ignore[arg-type]
+        g.remove((node, None, o))  # type: ignore[arg-type]
+        if isinstance(o, BNode) and not any(g.triples((None, None, o))):
+            _drop(g, o)
+
+
+def standalone(shapes: Graph, ontology: Graph, core: bool = False) -> Graph:
+    """Return the shapes for any SHACL engine: no owl:imports, the ontology's subclass axioms added.
+
+    The subclass axioms are the ontology's ``rdfs:subClassOf`` triples between named classes. With
+    ``core``, the SHACL-SPARQL constraints (``sh:sparql`` and what hangs from it) are left out:
+    what an engine without SHACL-SPARQL then misses is listed in ``SPARQL_ONLY``.
+    """
+    g = Graph()
+    for prefix, ns in shapes.namespaces():
+        g.bind(prefix, ns, override=True)
+    for triple in shapes:
+        g.add(triple)
+    g.remove((None, OWL.imports, None))
+    for sub, sup in ontology.subject_objects(RDFS.subClassOf):
+        if isinstance(sub, URIRef) and isinstance(sup, URIRef):
+            g.add((sub, RDFS.subClassOf, sup))
+    if core:
+        for shape, constraint in list(g.subject_objects(SH.sparql)):
+            g.remove((shape, SH.sparql, constraint))
+            _drop(g, constraint)
+    return g
