@@ -32,8 +32,8 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS
 
-from kg.build import DUMP_FILES
 from kg.namespaces import CC_BY, SPDX
+from kg.pipeline.builder import DUMP_FILES
 from kg.settings import Settings
 from kg.web.app import create_app
 

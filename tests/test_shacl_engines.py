@@ -1,7 +1,7 @@
 """Every common SHACL engine gives our graph and every fixture the same verdict and the same results.
 
 Engines, each run as its users run it: pySHACL (reference) and the Rust `shacl` through
-kg.validate, rudof through pyrudof, and the JavaScript engines shacl-engine (with its SHACL-SPARQL
+kg.validation.shacl, rudof through pyrudof, and the JavaScript engines shacl-engine (with its SHACL-SPARQL
 plugin) and rdf-validate-shacl (SHACL Core only) through tests/js/validate.mjs, one Node process
 per engine for all files. The Python engines read ontology/shapes.ttl as published; the JavaScript
 engines read what we ship for them: `kg shapes --standalone` (no owl:imports, the ontology's
@@ -9,7 +9,7 @@ subclass axioms included) and, for the engine without SHACL-SPARQL, `kg shapes -
 
 Results are compared as (focus node, result path, source shape) for IRI focus nodes: every
 engine must give pySHACL's set exactly, except that an engine without SHACL-SPARQL gives it less
-the results of the constraints listed in kg.shapes.SPARQL_ONLY — and so misses the intended
+the results of the constraints listed in kg.validation.shapes.SPARQL_ONLY — and so misses the intended
 violation of exactly the fixtures listed there, and of no other.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kg.shapes import SPARQL_ONLY, standalone
-from kg.validate import run_validation
+from kg.validation.shacl import run_validation
+from kg.validation.shapes import SPARQL_ONLY, standalone
 
 from .conftest import FIXTURES, ROOT
 

@@ -271,7 +271,7 @@ def shapes(
     if standalone and not ontology:
         from rdflib import Graph
 
-        from .shapes import standalone as standalone_shapes
+        from .validation import standalone_shapes
 
         g = standalone_shapes(
             Graph().parse(file, format="turtle"), Graph().parse(settings.ontology_dir / "kg.ttl"), core=core

@@ -3,12 +3,14 @@ the shapes document's version record."""
 
 from .annotations import github, sarif
 from .shacl import VALIDATORS, InputError, Report, Violation, format_report, load_rdf, run_validation
-from .shapes import SHAPES_FILE, ShapesVersionError, read_version
+from .shapes import SHAPES_FILE, SPARQL_ONLY, ShapesVersionError, read_version
 from .shapes import check as check_shapes_record
 from .shapes import set_version as set_shapes_version
+from .shapes import standalone as standalone_shapes
 
 __all__ = [
     "SHAPES_FILE",
+    "SPARQL_ONLY",
     "VALIDATORS",
     "InputError",
     "Report",
@@ -22,4 +24,5 @@ __all__ = [
     "run_validation",
     "sarif",
     "set_shapes_version",
+    "standalone_shapes",
 ]
