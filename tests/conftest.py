@@ -38,16 +38,23 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
-    """The project built (with reasoning and validation) into a temporary dist folder."""
-    out = tmp_path_factory.mktemp("built") / "dist"
-    build(settings, out)
-    return out
+def graphs(settings: Settings) -> Graphs:
+    """The graphs assembled once per session, with OWL RL reasoning (what the build writes)."""
+    return assemble(settings, reason=True)
 
 
 @pytest.fixture(scope="session")
-def graphs(settings: Settings) -> Graphs:
-    return assemble(settings, reason=True)
+def build_report(tmp_path_factory: pytest.TempPathFactory, settings: Settings, graphs: Graphs):
+    """The project built once per session (validated, written) from the session's graphs: (dist, report)."""
+    out = tmp_path_factory.mktemp("built") / "dist"
+    _, report = build(settings, out, graphs=graphs)
+    return out, report
+
+
+@pytest.fixture(scope="session")
+def built(build_report) -> Path:
+    """The project built (with reasoning and validation) into a temporary dist folder."""
+    return build_report[0]
 
 
 @pytest.fixture(scope="session")
@@ -147,5 +154,6 @@ def client(built: Path, settings: Settings):
     from kg.web import asgi_app
 
     local = settings.with_overrides(dist_dir=built)
-    with TestClient(asgi_app(local), base_url=local.server_url, raise_server_exceptions=False) as test_client:
+    with TestClient(asgi_app(local), base_url=local.server_url, raise_server_exceptions=False,
+                    follow_redirects=False) as test_client:  # as httpx's functions: redirects not followed
         yield InProcess(test_client)

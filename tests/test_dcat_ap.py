@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from pyshacl import validate
 from rdflib import Graph, Literal, URIRef
@@ -41,8 +40,8 @@ def _violations(data: Graph, shapes: Graph, inference: str) -> list[str]:
     return messages
 
 
-def _served(server, path: str) -> Graph:
-    r = httpx.get(f"{server.url}{path}", headers={"Accept": "text/turtle"})
+def _served(client, path: str) -> Graph:
+    r = client.get(f"{client.url}{path}", headers={"Accept": "text/turtle"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/turtle")
     return Graph().parse(data=r.text, format="turtle")
@@ -57,8 +56,8 @@ def test_built_description_conforms(built: Path, dcat_ap_shapes: Graph, inferenc
 @needs_shapes
 @pytest.mark.parametrize("path", ["/.well-known/void", "/dataset"])
 @pytest.mark.parametrize("inference", ["rdfs", "none"])
-def test_served_description_conforms(server, dcat_ap_shapes: Graph, path: str, inference: str):
-    assert _violations(_served(server, path), dcat_ap_shapes, inference) == []
+def test_served_description_conforms(client, dcat_ap_shapes: Graph, path: str, inference: str):
+    assert _violations(_served(client, path), dcat_ap_shapes, inference) == []
 
 
 @needs_shapes

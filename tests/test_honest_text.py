@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
@@ -135,11 +134,11 @@ def test_organizations_from_003_are_named_as_written():
     assert not missing
 
 
-def test_entity_page_shows_summary_as_ours(server):
-    en = httpx.get(f"{server.url}/id/organization/tiri", headers={"Accept": "text/html", "Accept-Language": "en"})
+def test_entity_page_shows_summary_as_ours(client):
+    en = client.get(f"{client.url}/id/organization/tiri", headers={"Accept": "text/html", "Accept-Language": "en"})
     assert en.status_code == 200
     assert "summary written by this project" in en.text
-    ja = httpx.get(f"{server.url}/id/organization/tiri", headers={"Accept": "text/html"})
+    ja = client.get(f"{client.url}/id/organization/tiri", headers={"Accept": "text/html"})
     assert "本プロジェクトが書いた要約" in ja.text
     # the inferred dct:description copy of the summary is not shown a second time as if it were another text
     assert ja.text.count("都の試験研究機関。区部産業支援拠点として青海に新本部を整備") == 1

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 
-import httpx
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
@@ -58,18 +57,18 @@ def test_digest_ignores_layout_and_version_triples(settings):
     assert (settings.ontology_dir / RECORD_FILE).is_file()
 
 
-def test_version_printed_and_shapes_served(server, settings):
+def test_version_printed_and_shapes_served(client, settings):
     result = subprocess.run([sys.executable, "-m", "kg.cli", "validate", "--version"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0
     version, iri = read_version(Graph().parse(settings.ontology_dir / SHAPES_FILE))
     assert f"shapes {version} <{iri}>" in result.stdout and "tokyo-sme-kg" in result.stdout
-    served = httpx.get(f"{server.url}/shapes", headers={"Accept": "text/turtle"}, timeout=30)
+    served = client.get(f"{client.url}/shapes", headers={"Accept": "text/turtle"}, timeout=30)
     assert served.status_code == 200
     assert served.content == (settings.ontology_dir / SHAPES_FILE).read_bytes()
     printed = subprocess.run([sys.executable, "-m", "kg.cli", "shapes"], cwd=ROOT, capture_output=True, timeout=300)
     assert printed.stdout == served.content
     # the versionIRI dereferences while it is the current version; an older or unknown one is 404
-    at_version = httpx.get(f"{server.url}/shapes/{version}", headers={"Accept": "text/turtle"}, timeout=30)
+    at_version = client.get(f"{client.url}/shapes/{version}", headers={"Accept": "text/turtle"}, timeout=30)
     assert at_version.status_code == 200 and at_version.content == served.content
-    assert httpx.get(f"{server.url}/shapes/0.0.1", timeout=30).status_code == 404
+    assert client.get(f"{client.url}/shapes/0.0.1", timeout=30).status_code == 404

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zipfile
 
-import httpx
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
@@ -52,9 +51,9 @@ def test_void_describes_the_tables_distribution(built):
     assert any(o == Literal(size) or str(o) == str(size) for o in g.objects(dist, DCAT.byteSize))
 
 
-def test_server_lists_and_serves_the_tables(server, built):
-    listing = {f["name"]: f for f in httpx.get(f"{server.url}/dumps/").json()["files"]}
+def test_server_lists_and_serves_the_tables(client, built):
+    listing = {f["name"]: f for f in client.get(f"{client.url}/dumps/").json()["files"]}
     assert listing["tables.zip"]["media_type"] == "application/zip"
-    r = httpx.get(f"{server.url}/dumps/tables.zip")
+    r = client.get(f"{client.url}/dumps/tables.zip")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert r.content == (built / "tables.zip").read_bytes()

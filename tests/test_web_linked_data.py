@@ -21,8 +21,8 @@ ENTITIES = ["/id/municipality/131016", "/id/program/smrj-kodoka", "/id/law/419ac
 BASE = "https://w3id.org/tokyo-sme-kg"
 
 
-def _get(server, path: str, accept: str) -> httpx.Response:
-    r = httpx.get(f"{server.url}{path}", headers={"Accept": accept})
+def _get(client, path: str, accept: str) -> httpx.Response:
+    r = client.get(f"{client.url}{path}", headers={"Accept": accept})
     assert r.status_code == 200, (path, r.text)
     assert r.headers["content-type"].startswith(accept)
     return r
@@ -35,8 +35,8 @@ def _statements(turtle: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ENTITIES)
-def test_turtle_starts_with_the_entity_grouped_and_minimal(server, path: str):
-    r = _get(server, path, "text/turtle")
+def test_turtle_starts_with_the_entity_grouped_and_minimal(client, path: str):
+    r = _get(client, path, "text/turtle")
     text = r.text
     subjects = _statements(text)
     assert subjects[0] == f"<{BASE}{path}>"
@@ -46,17 +46,17 @@ def test_turtle_starts_with_the_entity_grouped_and_minimal(server, path: str):
     for p in prefixes:
         assert f"{p}:" in body, f"prefix {p} declared but not used"
     assert "\\/" not in text and "\\#" not in text
-    same = httpx.get(f"{server.url}{path}", headers={"Accept": "text/turtle"})
+    same = client.get(f"{client.url}{path}", headers={"Accept": "text/turtle"})
     assert same.content == r.content
     g = Graph().parse(data=text, format="turtle")
-    reference = Graph().parse(data=_get(server, path, "application/rdf+xml").text, format="xml")
+    reference = Graph().parse(data=_get(client, path, "application/rdf+xml").text, format="xml")
     assert isomorphic(g, reference)
 
 
 @pytest.mark.parametrize("path", ENTITIES[:2])
-def test_jsonld_and_trig_same_graph_entity_first(server, path: str):
-    turtle = Graph().parse(data=_get(server, path, "text/turtle").text, format="turtle")
-    doc = _get(server, path, "application/ld+json").json()
+def test_jsonld_and_trig_same_graph_entity_first(client, path: str):
+    turtle = Graph().parse(data=_get(client, path, "text/turtle").text, format="turtle")
+    doc = _get(client, path, "application/ld+json").json()
     assert doc["@graph"][0]["@id"] == f"{BASE}{path}"
     ids = [n["@id"] for n in doc["@graph"]]
     assert len(ids) == len(set(ids))
@@ -64,7 +64,7 @@ def test_jsonld_and_trig_same_graph_entity_first(server, path: str):
     for prefix in doc["@context"]:
         assert f'"{prefix}:' in text, f"context prefix {prefix} unused"
     assert isomorphic(Graph().parse(data=json.dumps(doc), format="json-ld"), turtle)
-    trig = _get(server, path, "application/trig").text
+    trig = _get(client, path, "application/trig").text
     ds = Dataset()
     ds.parse(data=trig, format="trig")
     assert isomorphic(Graph().parse(data=trig, format="turtle"), turtle)
@@ -84,16 +84,16 @@ PAGES = ["/", "/dataset", "/dumps/", "/ontology", "/shapes", "/api/queries", *EN
 
 @pytest.mark.parametrize("path", PAGES)
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_html_pages_never_show_none(server, path: str, lang: str):
-    r = httpx.get(f"{server.url}{path}", headers={"Accept": "text/html", "Accept-Language": lang})
+def test_html_pages_never_show_none(client, path: str, lang: str):
+    r = client.get(f"{client.url}{path}", headers={"Accept": "text/html", "Accept-Language": lang})
     assert r.status_code == 200, (path, r.status_code)
     visible = re.sub(r"<script.*?</script>", "", r.text, flags=re.S)
     assert not re.search(r">\s*None\s*<", visible), path
     assert "None" not in re.sub(r"<[^>]+>", " ", visible), path
 
 
-def test_sources_panel_labels_its_classes(server):
-    r = httpx.get(f"{server.url}/id/municipality/131016", headers={"Accept": "text/html", "Accept-Language": "ja"})
+def test_sources_panel_labels_its_classes(client):
+    r = client.get(f"{client.url}/id/municipality/131016", headers={"Accept": "text/html", "Accept-Language": "ja"})
     assert "出典参照" in r.text  # kgo:SourceCitation by its label
     assert "prov:Derivation" in r.text  # an external class without a label in the data: its prefixed name
 
@@ -104,8 +104,8 @@ def _schema_blocks(html: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("path", ["/", "/dataset"])
-def test_schema_org_dataset_jsonld(server, path: str):
-    r = httpx.get(f"{server.url}{path}", headers={"Accept": "text/html"})
+def test_schema_org_dataset_jsonld(client, path: str):
+    r = client.get(f"{client.url}{path}", headers={"Accept": "text/html"})
     (doc,) = _schema_blocks(r.text)
     assert doc["@context"] == "https://schema.org/" and doc["@type"] == "Dataset"
     for key in ("name", "description", "license", "creator", "distribution", "spatialCoverage", "temporalCoverage"):
@@ -115,7 +115,7 @@ def test_schema_org_dataset_jsonld(server, path: str):
     urls = [d["contentUrl"] for d in doc["distribution"]]
     assert {u.rsplit("/", 1)[-1] for u in urls} >= {"kg.ttl", "kg.nt", "kg.jsonld", "kg.trig"}
     for url in urls:
-        assert httpx.head(url).status_code in (200, 405) or httpx.get(url).status_code == 200
+        assert client.head(url).status_code in (200, 405) or client.get(url).status_code == 200
     # As JSON-LD: schema.org's context, offline, is (for these terms) the vocabulary itself.
     local = copy.deepcopy(doc)
     local["@context"] = {"@vocab": "https://schema.org/"}
@@ -126,7 +126,7 @@ def test_schema_org_dataset_jsonld(server, path: str):
     assert len(list(g.objects(datasets[0], URIRef(SDO + "distribution")))) == len(urls)
 
 
-def test_summary_term_in_ontology_page(server):
-    r = httpx.get(f"{server.url}/ontology", headers={"Accept": "text/html", "Accept-Language": "en"})
+def test_summary_term_in_ontology_page(client):
+    r = client.get(f"{client.url}/ontology", headers={"Accept": "text/html", "Accept-Language": "en"})
     assert "summary (written by this project)" in r.text
     assert str(KGO.summary).rsplit("#", 1)[-1] in r.text

@@ -1,4 +1,4 @@
-"""Overviews, landing summary, search box and entity pictures through the real server (issue 12).
+"""Overviews, landing summary, search box and entity pictures through the application (in process) (issue 12).
 
 Every number drawn is compared with the saved query's own answer, fetched from the API in the
 test: nothing here is typed in.
@@ -10,7 +10,6 @@ import re
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
-import httpx
 import pytest
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -18,8 +17,8 @@ EN = {"Accept-Language": "en-GB,en;q=0.9"}
 JA = {"Accept-Language": "ja,en;q=0.5"}
 
 
-def _answer(server, name, **params):
-    doc = httpx.get(f"{server.url}/api/queries/{name}", params=params, timeout=60).json()
+def _answer(client, name, **params):
+    doc = client.get(f"{client.url}/api/queries/{name}", params=params, timeout=60).json()
     return [{v: b[v]["value"] if v in b else None for v in doc["head"]["vars"]} for b in doc["results"]["bindings"]]
 
 
@@ -43,17 +42,17 @@ def _accessible(svg):
 
 
 @pytest.fixture(scope="module", params=["ja", "en"])
-def overview(request, server):
-    r = httpx.get(f"{server.url}/overview", headers=JA if request.param == "ja" else EN, timeout=60)
+def overview(request, client):
+    r = client.get(f"{client.url}/overview", headers=JA if request.param == "ja" else EN, timeout=60)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     return request.param, r.text
 
 
-def test_resources_view_equals_its_query(server, overview):
+def test_resources_view_equals_its_query(client, overview):
     lang, html = overview
     svg = _svg(html, "chart-resources")
     _accessible(svg)
-    rows = _answer(server, "resources-per-municipality")
+    rows = _answer(client, "resources-per-municipality")
     assert len(rows) == 62  # every municipality, islands included
     drawn = {}
     for r in _rects(svg):
@@ -71,12 +70,12 @@ def test_resources_view_equals_its_query(server, overview):
     assert [n for n in names if n in groups] == groups  # bracketed in code order, the islands last
 
 
-def test_budget_view_equals_its_query(server, overview):
+def test_budget_view_equals_its_query(client, overview):
     lang, html = overview
     svg = _svg(html, "chart-budgets")
     _accessible(svg)
     expected = {}
-    for row in _answer(server, "budgets-by-area-fy2009"):
+    for row in _answer(client, "budgets-by-area-fy2009"):
         series = "supplementary" if row["kind"] == "supplementary" else "new" if row["isNew"] == "true" else "initial"
         key = (row["area"].rsplit("/", 1)[-1], series)
         expected[key] = expected.get(key, 0) + int(float(row["total"]))
@@ -85,11 +84,11 @@ def test_budget_view_equals_its_query(server, overview):
     assert ("新規" if lang == "ja" else "new") in "".join(t.text or "" for t in svg.iter(f"{SVG}text"))
 
 
-def test_timeline_view_equals_its_query(server, overview):
+def test_timeline_view_equals_its_query(client, overview):
     lang, html = overview
     svg = _svg(html, "chart-timeline")
     _accessible(svg)
-    rows = _answer(server, "timeline")
+    rows = _answer(client, "timeline")
     rects = _rects(svg)
     bars = {r["data-key"]: (r["data-start"], r["data-end"] or None) for r in rects if "data-start" in r}
     expected = {row["item"].rsplit("/", 1)[-1]: (row["start"], row["end"])
@@ -120,20 +119,20 @@ def test_timeline_view_equals_its_query(server, overview):
     assert ("年のみ" if lang == "ja" else "year only") in text  # the legend names the year-wide mark
 
 
-def test_law_page_with_a_year_only_shows_it(server):
-    html = httpx.get(f"{server.url}/id/law/411ac0000000018", headers={"Accept": "text/html", **EN}).text
+def test_law_page_with_a_year_only_shows_it(client):
+    html = client.get(f"{client.url}/id/law/411ac0000000018", headers={"Accept": "text/html", **EN}).text
     svg = _svg(html, "chart-entity-timeline")
     assert [r.get("data-year") for r in svg.iter(f"{SVG}rect") if r.get("data-key") == "411ac0000000018"] == ["1999"]
-    undated = httpx.get(f"{server.url}/id/law/kankoju-ho", headers={"Accept": "text/html", **EN})
+    undated = client.get(f"{client.url}/id/law/kankoju-ho", headers={"Accept": "text/html", **EN})
     assert undated.status_code == 200 and "chart-entity-timeline" not in undated.text
 
 
-def test_strategy_view_equals_its_query(server, overview):
+def test_strategy_view_equals_its_query(client, overview):
     lang, html = overview
     svg = _svg(html, "chart-strategy")
     _accessible(svg)
     expected = {}
-    for row in _answer(server, "strategy-programs"):
+    for row in _answer(client, "strategy-programs"):
         series = {None: 0, "再掲": 1, "別掲": 2}[row["relisted"]]
         expected[(row["notation"], series)] = expected.get((row["notation"], series), 0) + 1
     assert {(r["data-key"], int(r["data-series"])): int(r["data-value"]) for r in _rects(svg)} == expected
@@ -141,104 +140,104 @@ def test_strategy_view_equals_its_query(server, overview):
     assert html.count("【別掲】") == sum(v for (n, s), v in expected.items() if s == 2)
 
 
-def test_each_view_shows_its_query_with_editor_link_table_and_csv(server, overview):
+def test_each_view_shows_its_query_with_editor_link_table_and_csv(client, overview):
     lang, html = overview
-    queries = {q["name"]: q for q in httpx.get(f"{server.url}/api/queries").json()}
+    queries = {q["name"]: q for q in client.get(f"{client.url}/api/queries").json()}
     sections = re.findall(r'<section class="view" id="(\w+)" data-query="([\w-]+)">(.*?)</section>', html, re.S)
     assert [s[0] for s in sections] == ["resources", "budgets", "timeline", "strategy"]
     for _, name, body in sections:
         editor = re.search(r'class="open-editor" href="/\?query=([^"]+)"', body).group(1)
         assert unquote(editor.replace("&amp;", "&")) == queries[name]["sparql"]
-        rows = _answer(server, name)
+        rows = _answer(client, name)
         assert body.count("<tr>") == len(rows) + 1  # table fallback: header + one row per answer row
         csv_link = re.search(r'class="csv" href="([^"]+)"', body).group(1).replace("&amp;", "&")
-        csv_text = httpx.get(server.url + csv_link).text
+        csv_text = client.get(client.url + csv_link).text
         assert len(csv_text.strip().splitlines()) == len(rows) + 1
     assert "<script>" not in html and ' style="' not in html  # CSP: no inline script or style
 
 
-def test_language_switch_and_number_formats(server):
-    ja = httpx.get(f"{server.url}/overview").text  # no Accept-Language: Japanese
+def test_language_switch_and_number_formats(client):
+    ja = client.get(f"{client.url}/overview").text  # no Accept-Language: Japanese
     assert '<html lang="ja">' in ja and "億円" in ja and 'href="/overview?lang=en"' in ja
-    en = httpx.get(f"{server.url}/overview", params={"lang": "en"}, headers=JA).text  # the switch beats the header
+    en = client.get(f"{client.url}/overview", params={"lang": "en"}, headers=JA).text  # the switch beats the header
     assert '<html lang="en">' in en and "¥" in en and "億円" not in re.sub(r"<pre.*?</pre>", "", en, flags=re.S)
-    assert httpx.get(f"{server.url}/", headers=EN).text.count("What this graph holds") == 1
+    assert client.get(f"{client.url}/", headers=EN).text.count("What this graph holds") == 1
 
 
-def test_overview_is_first_in_navigation_and_search_box_on_every_page(server):
+def test_overview_is_first_in_navigation_and_search_box_on_every_page(client):
     for path in ("/", "/overview", "/id/municipality/131067", "/api/queries", "/ontology", "/search?q=x"):
-        html = httpx.get(server.url + path, headers={"Accept": "text/html"}).text
+        html = client.get(client.url + path, headers={"Accept": "text/html"}).text
         nav = re.search(r"<nav>(.*?)</nav>", html, re.S).group(1)
         assert re.findall(r'href="([^"]+)"', nav)[0].startswith("/overview"), path
         assert '<form class="site-search" action="/search" method="get" role="search">' in html, path
 
 
-def test_landing_page_says_what_the_graph_holds_then_overviews_then_editor(server):
-    html = httpx.get(f"{server.url}/", headers=EN).text
+def test_landing_page_says_what_the_graph_holds_then_overviews_then_editor(client):
+    html = client.get(f"{client.url}/", headers=EN).text
     counts = dict(re.findall(r'<dd data-class="([^"]+)">([\d,]+)</dd>', html))
-    expected = {r["class"]: int(r["instances"]) for r in _answer(server, "graph-summary")}
+    expected = {r["class"]: int(r["instances"]) for r in _answer(client, "graph-summary")}
     assert {k: int(v.replace(",", "")) for k, v in counts.items()} == expected
-    documents = _answer(server, "source-documents")
+    documents = _answer(client, "source-documents")
     assert len(documents) == 5 and all(d["titleEn"] in html.replace("&#39;", "'") for d in documents)
-    dates = sorted(d for r in _answer(server, "timeline") for d in (r["start"], r["end"], r["enacted"], r["changed"]) if d)
+    dates = sorted(d for r in _answer(client, "timeline") for d in (r["start"], r["end"], r["enacted"], r["changed"]) if d)
     assert dates[0] == "2007-06-29" and "29 Jun 2007" in html and "31 Mar 2026" in html
-    first_law = min(r["enactedYear"] for r in _answer(server, "timeline") if r["enactedYear"])
+    first_law = min(r["enactedYear"] for r in _answer(client, "timeline") if r["enactedYear"])
     assert f"The acts it cites go back to {first_law}, by the years in their law numbers." in html
     assert html.index("What this graph holds") < html.index('href="/overview?lang=en#budgets"') < html.index('id="query"')
 
 
 @pytest.mark.parametrize("text,target", [("たいとうく", "/id/municipality/131067"), ("ﾀｲﾄｳｸ", "/id/municipality/131067"),
                                          ("Taitō-ku", "/id/municipality/131067"), ("江戸 切子", "/id/regional-resource/edokiriko")])
-def test_search_exact_hit_goes_to_the_entity(server, text, target):
-    r = httpx.get(f"{server.url}/search", params={"q": text})
+def test_search_exact_hit_goes_to_the_entity(client, text, target):
+    r = client.get(f"{client.url}/search", params={"q": text})
     assert r.status_code == 303 and r.headers["location"] == target
-    chosen = httpx.get(f"{server.url}/search", params={"q": text, "lang": "en"})  # the language switch is kept
+    chosen = client.get(f"{client.url}/search", params={"q": text, "lang": "en"})  # the language switch is kept
     assert chosen.status_code == 303 and chosen.headers["location"] == target + "?lang=en"
 
 
-def test_search_results_by_kind_in_page_language(server):
-    rows = _answer(server, "site-search", text="足立")
-    ja = httpx.get(f"{server.url}/search", params={"q": "足立"}).text
-    en = httpx.get(f"{server.url}/search", params={"q": "足立", "lang": "en"}).text
+def test_search_results_by_kind_in_page_language(client):
+    rows = _answer(client, "site-search", text="足立")
+    ja = client.get(f"{client.url}/search", params={"q": "足立"}).text
+    en = client.get(f"{client.url}/search", params={"q": "足立", "lang": "en"}).text
     for row in rows:
         assert row["classJa"] in ja and row["classEn"] in en
         assert f'href="/{row["entity"].split("/tokyo-sme-kg/", 1)[1]}"' in ja
     assert "<h2>特別区" in ja and "<h2>Special ward" in en and ">Adachi-ku</a>" in en and ">足立区</a>" in ja
-    blank = httpx.get(f"{server.url}/search", params={"q": " 　"})  # nothing to look for: just the form
+    blank = client.get(f"{client.url}/search", params={"q": " 　"})  # nothing to look for: just the form
     assert blank.status_code == 200 and 'id="search-count"' not in blank.text
-    none = httpx.get(f"{server.url}/search", params={"q": "存在しない語xyz"}).text
+    none = client.get(f"{client.url}/search", params={"q": "存在しない語xyz"}).text
     assert 'id="search-count"' in none and "0 件" in none
-    assert httpx.get(f"{server.url}/search", params={"q": "\"><script>x</script>"}).text.count("<script>x") == 0
+    assert client.get(f"{client.url}/search", params={"q": "\"><script>x</script>"}).text.count("<script>x") == 0
 
 
-def test_municipality_page_shows_resources_by_type_and_plans(server):
-    html = httpx.get(f"{server.url}/id/municipality/131211", headers={"Accept": "text/html", **EN}).text  # 足立区
+def test_municipality_page_shows_resources_by_type_and_plans(client):
+    html = client.get(f"{client.url}/id/municipality/131211", headers={"Accept": "text/html", **EN}).text  # 足立区
     svg = _svg(html, "chart-entity-resources")
     _accessible(svg)
-    row = next(r for r in _answer(server, "resources-per-municipality") if r["code"] == "131211")
+    row = next(r for r in _answer(client, "resources-per-municipality") if r["code"] == "131211")
     drawn = {r["data-key"]: int(r["data-value"]) for r in _rects(svg)}
     assert drawn == {c: int(row[c]) for c in ("farmForestFishery", "miningManufacturing", "tourismResources") if int(row[c])}
-    plans = [r for r in _answer(server, "timeline") if r["municipality"] and r["municipality"].endswith("/131211")]
+    plans = [r for r in _answer(client, "timeline") if r["municipality"] and r["municipality"].endswith("/131211")]
     assert plans and all(p["labelEn"] in html for p in plans)
     assert "chart-entity-plans" in html
-    island = httpx.get(f"{server.url}/id/municipality/134210", headers={"Accept": "text/html", **EN}).text  # 小笠原村
+    island = client.get(f"{client.url}/id/municipality/134210", headers={"Accept": "text/html", **EN}).text  # 小笠原村
     assert "No plan in the data covers this municipality." in island
 
 
-def test_law_page_shows_its_dates_on_the_timeline(server):
-    html = httpx.get(f"{server.url}/id/law/419ac0000000039", headers={"Accept": "text/html", **EN}).text
+def test_law_page_shows_its_dates_on_the_timeline(client):
+    html = client.get(f"{client.url}/id/law/419ac0000000039", headers={"Accept": "text/html", **EN}).text
     svg = _svg(html, "chart-entity-timeline")
     _accessible(svg)
     assert "repealed 1 Oct 2020" in " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
 
 
-def test_plan_page_shows_period_and_tree(server):
+def test_plan_page_shows_period_and_tree(client):
     iri = "https://w3id.org/tokyo-sme-kg/id/plan/tokyo-industrial-promotion-guideline-fy2011"
-    html = httpx.get(f"{server.url}/id/plan/tokyo-industrial-promotion-guideline-fy2011",
+    html = client.get(f"{client.url}/id/plan/tokyo-industrial-promotion-guideline-fy2011",
                      headers={"Accept": "text/html"}).text
     svg = _svg(html, "chart-entity-timeline")
     _accessible(svg)
-    rows = _answer(server, "plan-programs", plan=iri)
+    rows = _answer(client, "plan-programs", plan=iri)
     listed = [r for r in rows if r["program"]]
     tree = re.search(r'<ul class="tree">.*</ul>', html, re.S).group(0)
     for r in listed:
@@ -247,7 +246,7 @@ def test_plan_page_shows_period_and_tree(server):
     assert tree.count("【別掲】") == sum(1 for r in listed if r["relisted"] == "別掲")
 
 
-def test_every_label_fits_inside_its_chart(server, overview):
+def test_every_label_fits_inside_its_chart(client, overview):
     """No text runs off the picture (widths estimated: one em per full-width character, 0.58 em otherwise)."""
     from kg.web.charts import text_width
 

@@ -1,8 +1,7 @@
-"""Saved-query API, linked-data pages, dumps and metadata through the real server."""
+"""Saved-query API, linked-data pages, dumps and metadata through the application (in process)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, VOID
@@ -10,59 +9,59 @@ from rdflib.namespace import DCAT, VOID
 TAITO = "/id/municipality/131067"
 
 
-def test_saved_query_list_json_and_html(server):
-    items = httpx.get(f"{server.url}/api/queries").json()
+def test_saved_query_list_json_and_html(client):
+    items = client.get(f"{client.url}/api/queries").json()
     names = {i["name"] for i in items}
     assert {"shared-resources", "label-search", "resources-per-municipality"} <= names
     shared = next(i for i in items if i["name"] == "shared-resources")
     assert shared["params"][0] == {"name": "min", "type": "integer", "default": "2", "description": "Least number of municipalities"}
-    html = httpx.get(f"{server.url}/api/queries", headers={"Accept": "text/html"})
+    html = client.get(f"{client.url}/api/queries", headers={"Accept": "text/html"})
     assert html.headers["content-type"].startswith("text/html") and "保存クエリ" in html.text
 
 
-def test_each_saved_query_is_an_openapi_operation(server):
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+def test_each_saved_query_is_an_openapi_operation(client):
+    spec = client.get(f"{client.url}/openapi.json").json()
     op = spec["paths"]["/api/queries/shared-resources"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
     assert params["min"]["schema"]["anyOf"][0]["type"] == "integer"
     assert op["operationId"] == "saved_shared_resources"
     assert "/api/queries/label-search" in spec["paths"]
-    assert httpx.get(f"{server.url}/docs").status_code == 200
+    assert client.get(f"{client.url}/docs").status_code == 200
 
 
-def test_run_saved_query_with_typed_parameters(server):
-    r = httpx.get(f"{server.url}/api/queries/shared-resources", params={"min": 9})
+def test_run_saved_query_with_typed_parameters(client):
+    r = client.get(f"{client.url}/api/queries/shared-resources", params={"min": 9})
     names = {b["name"]["value"] for b in r.json()["results"]["bindings"]}
     assert names == {"東京地酒(清酒)", "計測・分析機器", "てんぐさ"}
-    assert httpx.get(f"{server.url}/api/queries/shared-resources", params={"min": "nine"}).status_code == 422
-    csv_text = httpx.get(f"{server.url}/api/queries/shared-resources", params={"min": 9, "format": "csv"}).text
+    assert client.get(f"{client.url}/api/queries/shared-resources", params={"min": "nine"}).status_code == 422
+    csv_text = client.get(f"{client.url}/api/queries/shared-resources", params={"min": 9, "format": "csv"}).text
     assert csv_text.splitlines()[0].startswith("resource,name")
-    page = httpx.get(f"{server.url}/api/queries/shared-resources", params={"min": 9}, headers={"Accept": "text/html"})
+    page = client.get(f"{client.url}/api/queries/shared-resources", params={"min": 9}, headers={"Accept": "text/html"})
     assert "てんぐさ" in page.text
 
 
 @pytest.mark.parametrize("value", ['"} } SELECT * WHERE { ?s ?p ?o } #', "> . ?s ?p ?o . <", "x' || true || '", "\\u0022"])
-def test_injection_through_parameters(server, value):
-    r = httpx.get(f"{server.url}/api/queries/label-search", params={"text": value})
+def test_injection_through_parameters(client, value):
+    r = client.get(f"{client.url}/api/queries/label-search", params={"text": value})
     assert r.status_code == 200
     assert r.json()["results"]["bindings"] == []
 
 
-def test_entity_html_in_both_languages(server):
-    ja = httpx.get(f"{server.url}{TAITO}", headers={"Accept": "text/html"})
+def test_entity_html_in_both_languages(client):
+    ja = client.get(f"{client.url}{TAITO}", headers={"Accept": "text/html"})
     assert ja.status_code == 200 and "<h1>台東区</h1>" in ja.text
     assert "江戸切子" in ja.text or "江戸指物" in ja.text  # incoming links with labels
     assert 'href="/id/prefecture/130001"' in ja.text
     assert "shared-resources" in ja.text or "resources-per-municipality" in ja.text  # related saved queries
-    en = httpx.get(f"{server.url}{TAITO}", headers={"Accept": "text/html", "Accept-Language": "en-US,en;q=0.9"})
+    en = client.get(f"{client.url}{TAITO}", headers={"Accept": "text/html", "Accept-Language": "en-US,en;q=0.9"})
     assert "<h1>Taito-ku</h1>" in en.text
     assert "Content-Security-Policy" in en.headers
 
 
 @pytest.mark.parametrize("accept,fmt", [("text/turtle", "turtle"), ("application/n-triples", "nt"),
                                         ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml")])
-def test_entity_rdf(server, accept, fmt):
-    r = httpx.get(f"{server.url}{TAITO}", headers={"Accept": accept})
+def test_entity_rdf(client, accept, fmt):
+    r = client.get(f"{client.url}{TAITO}", headers={"Accept": accept})
     assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
     g = Graph().parse(data=r.text, format=fmt)
     taito = URIRef("https://w3id.org/tokyo-sme-kg" + TAITO)
@@ -71,56 +70,56 @@ def test_entity_rdf(server, accept, fmt):
     assert len(set(g.objects(taito, URIRef("http://www.w3.org/2000/01/rdf-schema#label")))) == 2
 
 
-def test_format_override_and_unknown(server):
-    assert httpx.get(f"{server.url}{TAITO}", params={"format": "nt"}).headers["content-type"].startswith(
+def test_format_override_and_unknown(client):
+    assert client.get(f"{client.url}{TAITO}", params={"format": "nt"}).headers["content-type"].startswith(
         "application/n-triples")
-    assert httpx.get(f"{server.url}/id/municipality/999999", headers={"Accept": "text/turtle"}).status_code == 404
-    assert httpx.get(f"{server.url}/id/municipality/999999", headers={"Accept": "text/html"}).status_code == 404
-    assert httpx.get(f"{server.url}/id/nothing/../../etc/passwd").status_code == 404
+    assert client.get(f"{client.url}/id/municipality/999999", headers={"Accept": "text/turtle"}).status_code == 404
+    assert client.get(f"{client.url}/id/municipality/999999", headers={"Accept": "text/html"}).status_code == 404
+    assert client.get(f"{client.url}/id/nothing/../../etc/passwd").status_code == 404
 
 
-def test_every_iri_kind_dereferences(server):
+def test_every_iri_kind_dereferences(client):
     for path in ("/id/regional-resource/miharayama-hachijo", "/id/law/419ac0000000039", "/id/source/000",
                  "/id/resource-type/tourism", "/id/basic-concept/tokyo-basic-concept-regional-resources",
                  "/id/prefecture/130001", "/id/scheme/topics", "/graph/data"):
-        r = httpx.get(f"{server.url}{path}", headers={"Accept": "text/turtle"})
+        r = client.get(f"{client.url}{path}", headers={"Accept": "text/turtle"})
         assert r.status_code == 200 and len(r.text) > 50, path
 
 
-def test_ontology_and_shapes_documents(server):
-    html = httpx.get(f"{server.url}/ontology", headers={"Accept": "text/html"})
+def test_ontology_and_shapes_documents(client):
+    html = client.get(f"{client.url}/ontology", headers={"Accept": "text/html"})
     assert "kgo:RegionalResource" in html.text and "地域産業資源" in html.text
-    ttl = httpx.get(f"{server.url}/ontology", headers={"Accept": "text/turtle"})
+    ttl = client.get(f"{client.url}/ontology", headers={"Accept": "text/turtle"})
     assert len(Graph().parse(data=ttl.text, format="turtle")) > 500
-    shapes = httpx.get(f"{server.url}/shapes", headers={"Accept": "text/turtle"})
+    shapes = client.get(f"{client.url}/shapes", headers={"Accept": "text/turtle"})
     assert "sh:NodeShape" in shapes.text
-    assert "kgs:RegionalResourceShape" in httpx.get(f"{server.url}/shapes", headers={"Accept": "text/html"}).text
+    assert "kgs:RegionalResourceShape" in client.get(f"{client.url}/shapes", headers={"Accept": "text/html"}).text
 
 
-def test_dumps_listing_and_conditional_get(server):
-    listing = httpx.get(f"{server.url}/dumps/").json()
+def test_dumps_listing_and_conditional_get(client):
+    listing = client.get(f"{client.url}/dumps/").json()
     files = {f["name"]: f for f in listing["files"]}
     assert {"kg.ttl", "kg.nt", "kg.jsonld", "kg.trig", "void.ttl"} <= set(files)
-    r = httpx.get(f"{server.url}/dumps/kg.nt", headers={"Accept-Encoding": "gzip"})
+    r = client.get(f"{client.url}/dumps/kg.nt", headers={"Accept-Encoding": "gzip"})
     assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip"
     import hashlib
     assert hashlib.sha256(r.content).hexdigest() == files["kg.nt"]["sha256"]
-    assert httpx.get(f"{server.url}/dumps/kg.nt", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
-    assert httpx.get(f"{server.url}/dumps/kg.nt",
+    assert client.get(f"{client.url}/dumps/kg.nt", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert client.get(f"{client.url}/dumps/kg.nt",
                      headers={"If-Modified-Since": r.headers["last-modified"]}).status_code == 304
-    assert httpx.get(f"{server.url}/dumps/nope.ttl").status_code == 404
-    raw = httpx.get(f"{server.url}/dumps/kg.ttl", headers={"Accept-Encoding": "gzip"})
+    assert client.get(f"{client.url}/dumps/nope.ttl").status_code == 404
+    raw = client.get(f"{client.url}/dumps/kg.ttl", headers={"Accept-Encoding": "gzip"})
     assert raw.headers.get("content-encoding") == "gzip" and raw.text.startswith("@prefix")
 
 
-def test_void_and_dataset(server):
+def test_void_and_dataset(client):
     for path in ("/.well-known/void", "/dataset"):
-        g = Graph().parse(data=httpx.get(f"{server.url}{path}", headers={"Accept": "text/turtle"}).text,
+        g = Graph().parse(data=client.get(f"{client.url}{path}", headers={"Accept": "text/turtle"}).text,
                           format="turtle")
         ds = URIRef("https://w3id.org/tokyo-sme-kg/dataset")
-        assert g.value(ds, VOID.sparqlEndpoint) == URIRef(f"{server.url}/sparql")
+        assert g.value(ds, VOID.sparqlEndpoint) == URIRef(f"{client.url}/sparql")
         dumps = set(g.objects(ds, VOID.dataDump))
-        assert URIRef(f"{server.url}/dumps/kg.nt") in dumps
-        assert any(g.triples((None, DCAT.downloadURL, URIRef(f"{server.url}/dumps/kg.ttl"))))
-    html = httpx.get(f"{server.url}/dataset", headers={"Accept": "text/html"})
+        assert URIRef(f"{client.url}/dumps/kg.nt") in dumps
+        assert any(g.triples((None, DCAT.downloadURL, URIRef(f"{client.url}/dumps/kg.ttl"))))
+    html = client.get(f"{client.url}/dataset", headers={"Accept": "text/html"})
     assert "VoID" in html.text

@@ -496,16 +496,21 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def build(
-    settings: Settings, out: Path | None = None, reason: bool = True, validate: bool = True
+    settings: Settings,
+    out: Path | None = None,
+    reason: bool = True,
+    validate: bool = True,
+    graphs: Graphs | None = None,
 ) -> tuple[dict[str, object], Report | None]:
     """Build the graph and write the dumps atomically to ``out`` (default ``settings.dist_dir``).
 
-    Returns the manifest and the SHACL report (None when validation is skipped).
+    ``graphs``, when given, is what ``assemble(settings, reason)`` returned already (it is not
+    assembled again). Returns the manifest and the SHACL report (None when validation is skipped).
     Raises DataError for bad tables and BuildError when the graph does not conform;
     in both cases ``out`` is untouched.
     """
     out = Path(out or settings.dist_dir)
-    graphs = assemble(settings, reason=reason)
+    graphs = graphs or assemble(settings, reason=reason)
     report = None
     if validate:
         report = run_validation(graphs.data + graphs.ontology, load_shapes(settings), engine=settings.validator)
