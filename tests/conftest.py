@@ -95,6 +95,16 @@ def server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str
 
 
 @pytest.fixture(scope="session")
+def socket_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One real server (uvloop, as `uvicorn[standard]` deployments run) for clients that need a socket,
+    where the event loop is not what is under test."""
+    from .webserver import Server
+    srv = Server(built, tmp_path_factory.mktemp("log") / "socket-server.log", KG_LOOP="uvloop")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
 def limited_server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str):
     """A server with a 2 s time limit and a 5-row limit, under each event loop."""
     from .webserver import Server

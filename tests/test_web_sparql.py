@@ -1,4 +1,9 @@
-"""SPARQL 1.1 Protocol through a real uvicorn server, with real clients."""
+"""SPARQL 1.1 Protocol: what the application answers (in process), and real clients over a socket.
+
+Clients that need a socket (SPARQLWrapper, rdflib's SPARQLStore) and the server's own access log
+use one real server (uvloop, as deployments run); the time limit, which the server process
+enforces, is tested under both event loops.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +31,10 @@ ASK = PREFIX + "ASK { ?r kgo:area <https://w3id.org/tokyo-sme-kg/id/municipality
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
-def test_get_post_form_and_direct_post(server):
-    get = httpx.get(f"{server.url}/sparql", params={"query": COUNT_RESOURCES})
-    form = httpx.post(f"{server.url}/sparql", data={"query": COUNT_RESOURCES})
-    direct = httpx.post(f"{server.url}/sparql", content=COUNT_RESOURCES.encode(),
+def test_get_post_form_and_direct_post(client):
+    get = client.get(f"{client.url}/sparql", params={"query": COUNT_RESOURCES})
+    form = client.post(f"{client.url}/sparql", data={"query": COUNT_RESOURCES})
+    direct = client.post(f"{client.url}/sparql", content=COUNT_RESOURCES.encode(),
                         headers={"Content-Type": "application/sparql-query"})
     for r in (get, form, direct):
         assert r.status_code == 200, r.text
@@ -43,15 +48,15 @@ def test_get_post_form_and_direct_post(server):
     ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values"),
     ("text/csv;q=0.5, application/sparql-results+xml", "application/sparql-results+xml"),
     ("*/*", "application/sparql-results+json")])
-def test_select_formats(server, accept, ctype):
-    r = httpx.get(f"{server.url}/sparql", params={"query": COUNT_RESOURCES}, headers={"Accept": accept})
+def test_select_formats(client, accept, ctype):
+    r = client.get(f"{client.url}/sparql", params={"query": COUNT_RESOURCES}, headers={"Accept": accept})
     assert r.status_code == 200 and r.headers["content-type"].startswith(ctype)
     assert "289" in r.text
 
 
 @pytest.mark.parametrize("fmt,ctype", [("json", "application/sparql-results+json"), ("xml", "application/sparql-results+xml")])
-def test_ask_formats(server, fmt, ctype):
-    r = httpx.get(f"{server.url}/sparql", params={"query": ASK, "format": fmt})
+def test_ask_formats(client, fmt, ctype):
+    r = client.get(f"{client.url}/sparql", params={"query": ASK, "format": fmt})
     assert r.headers["content-type"].startswith(ctype)
     assert "true" in r.text
 
@@ -60,8 +65,8 @@ def test_ask_formats(server, fmt, ctype):
 @pytest.mark.parametrize("accept,rdflib_format", [
     ("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
     ("application/rdf+xml", "xml"), ("application/trig", "trig")])
-def test_graph_formats(server, query, accept, rdflib_format):
-    r = httpx.get(f"{server.url}/sparql", params={"query": query}, headers={"Accept": accept})
+def test_graph_formats(client, query, accept, rdflib_format):
+    r = client.get(f"{client.url}/sparql", params={"query": query}, headers={"Accept": accept})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith(accept)
     if rdflib_format == "trig":
@@ -73,41 +78,41 @@ def test_graph_formats(server, query, accept, rdflib_format):
         assert len(Graph().parse(data=r.text, format=rdflib_format)) > 0
 
 
-def test_not_acceptable(server):
-    r = httpx.get(f"{server.url}/sparql", params={"query": COUNT_RESOURCES}, headers={"Accept": "image/png"})
+def test_not_acceptable(client):
+    r = client.get(f"{client.url}/sparql", params={"query": COUNT_RESOURCES}, headers={"Accept": "image/png"})
     assert r.status_code == 406
-    r = httpx.get(f"{server.url}/sparql", params={"query": CONSTRUCT}, headers={"Accept": "text/csv"})
+    r = client.get(f"{client.url}/sparql", params={"query": CONSTRUCT}, headers={"Accept": "text/csv"})
     assert r.status_code == 406
 
 
-def test_dataset_parameters(server):
+def test_dataset_parameters(client):
     q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    onto = httpx.get(f"{server.url}/sparql", params={
+    onto = client.get(f"{client.url}/sparql", params={
         "query": q, "default-graph-uri": "https://w3id.org/tokyo-sme-kg/graph/ontology"}).json()
-    data = httpx.get(f"{server.url}/sparql", params={
+    data = client.get(f"{client.url}/sparql", params={
         "query": q, "default-graph-uri": "https://w3id.org/tokyo-sme-kg/graph/data"}).json()
-    manifest = httpx.get(f"{server.url}/healthz").json()["triples"]
+    manifest = client.get(f"{client.url}/healthz").json()["triples"]
     assert int(onto["results"]["bindings"][0]["n"]["value"]) == manifest["ontology"]
     assert int(data["results"]["bindings"][0]["n"]["value"]) == manifest["data"]
-    named = httpx.get(f"{server.url}/sparql", params={
+    named = client.get(f"{client.url}/sparql", params={
         "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
         "named-graph-uri": "https://w3id.org/tokyo-sme-kg/graph/inferred"}).json()
     assert [b["g"]["value"] for b in named["results"]["bindings"]] == ["https://w3id.org/tokyo-sme-kg/graph/inferred"]
-    outside = httpx.get(f"{server.url}/sparql", params={"query": q, "default-graph-uri": "http://example.org/x"})
+    outside = client.get(f"{client.url}/sparql", params={"query": q, "default-graph-uri": "http://example.org/x"})
     assert outside.status_code == 403 and "not in this dataset" in outside.text
 
 
-def test_service_description(server):
-    r = httpx.get(f"{server.url}/sparql", headers={"Accept": "text/turtle"})
+def test_service_description(client):
+    r = client.get(f"{client.url}/sparql", headers={"Accept": "text/turtle"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
     g = Graph().parse(data=r.text, format="turtle")
     assert any("sparql-service-description#Service" in str(o) for o in g.objects())
-    browser = httpx.get(f"{server.url}/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    browser = client.get(f"{client.url}/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert browser.headers["content-type"].startswith("text/html") and "<textarea" in browser.text
 
 
-def test_syntax_error_has_message_and_position(server):
-    r = httpx.get(f"{server.url}/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
+def test_syntax_error_has_message_and_position(client):
+    r = client.get(f"{client.url}/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
     assert r.status_code == 400
     assert "syntax" in r.text.lower() and any(ch.isdigit() for ch in r.text)
 
@@ -119,15 +124,15 @@ def test_syntax_error_has_message_and_position(server):
     {"data": {"query": "LOAD <http://example.org/data.ttl>"}},
     {"data": {"query": "PREFIX ex: <http://e/> CLEAR ALL"}},
 ])
-def test_updates_refused(server, request_kwargs):
-    r = httpx.post(f"{server.url}/sparql", **request_kwargs)
+def test_updates_refused(client, request_kwargs):
+    r = client.post(f"{client.url}/sparql", **request_kwargs)
     assert r.status_code == 403, r.text
     assert "read-only" in r.text
 
 
-def test_request_size_limit(server):
+def test_request_size_limit(client):
     big = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 200_000
-    r = httpx.post(f"{server.url}/sparql", content=big.encode(), headers={"Content-Type": "application/sparql-query"})
+    r = client.post(f"{client.url}/sparql", content=big.encode(), headers={"Content-Type": "application/sparql-query"})
     assert r.status_code == 413
 
 
@@ -166,11 +171,11 @@ class _Listener:
     "PREFIX x: <http://127.0.0.1:{port}/> SELECT * WHERE { SeRvIcE x:sparql { ?s ?p ?o } }",
     "SELECT * WHERE { BIND(<http://127.0.0.1:{port}/sparql> AS ?e) SERVICE ?e { ?s ?p ?o } }",
 ])
-def test_service_refused_without_connecting(server, template):
+def test_service_refused_without_connecting(client, template):
     listener = _Listener()
     try:
         query = template.replace("{port}", str(listener.port))
-        r = httpx.post(f"{server.url}/sparql", data={"query": query})
+        r = client.post(f"{client.url}/sparql", data={"query": query})
         time.sleep(0.5)
         assert r.status_code == 403 and "SERVICE" in r.text
         assert listener.connections == 0
@@ -178,8 +183,8 @@ def test_service_refused_without_connecting(server, template):
         listener.close()
 
 
-def test_keyword_in_string_is_not_service(server):
-    r = httpx.get(f"{server.url}/sparql", params={"query": 'SELECT ("SERVICE <x>" AS ?s) WHERE {}'})
+def test_keyword_in_string_is_not_service(client):
+    r = client.get(f"{client.url}/sparql", params={"query": 'SELECT ("SERVICE <x>" AS ?s) WHERE {}'})
     assert r.status_code == 200
 
 
@@ -213,8 +218,8 @@ def test_row_limit_is_signalled(limited_server):
     assert small.headers["X-KG-Truncated"] == "false"
 
 
-def test_sparqlwrapper_client(server):
-    sw = SPARQLWrapper(f"{server.url}/sparql")
+def test_sparqlwrapper_client(socket_server):
+    sw = SPARQLWrapper(f"{socket_server.url}/sparql")
     sw.setQuery(COUNT_RESOURCES)
     sw.setReturnFormat(JSON)
     assert sw.query().convert()["results"]["bindings"][0]["n"]["value"] == "289"
@@ -234,48 +239,48 @@ def test_sparqlwrapper_client(server):
     assert sw.query().convert()["results"]["bindings"][0]["n"]["value"] == "289"
 
 
-def test_rdflib_sparqlstore_client(server):
+def test_rdflib_sparqlstore_client(socket_server):
     from rdflib import Dataset
-    g = Dataset(store=SPARQLStore(f"{server.url}/sparql", returnFormat="json"), default_union=True)
+    g = Dataset(store=SPARQLStore(f"{socket_server.url}/sparql", returnFormat="json"), default_union=True)
     rows = list(g.query(COUNT_RESOURCES))
     assert int(rows[0][0]) == 289
     constructed = g.query(CONSTRUCT)
     assert len(constructed.graph) == 3
 
 
-def test_etag_and_304(server):
-    r = httpx.get(f"{server.url}/sparql", params={"query": ASK})
+def test_etag_and_304(client):
+    r = client.get(f"{client.url}/sparql", params={"query": ASK})
     etag = r.headers["ETag"]
-    again = httpx.get(f"{server.url}/sparql", params={"query": ASK}, headers={"If-None-Match": etag})
+    again = client.get(f"{client.url}/sparql", params={"query": ASK}, headers={"If-None-Match": etag})
     assert again.status_code == 304
-    other = httpx.get(f"{server.url}/sparql", params={"query": ASK, "format": "xml"}, headers={"If-None-Match": etag})
+    other = client.get(f"{client.url}/sparql", params={"query": ASK, "format": "xml"}, headers={"If-None-Match": etag})
     assert other.status_code == 200
 
 
-def test_cors_without_credentials(server):
-    r = httpx.get(f"{server.url}/sparql", params={"query": ASK}, headers={"Origin": "https://example.org"})
+def test_cors_without_credentials(client):
+    r = client.get(f"{client.url}/sparql", params={"query": ASK}, headers={"Origin": "https://example.org"})
     assert r.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in r.headers
-    pre = httpx.options(f"{server.url}/sparql", headers={
+    pre = client.options(f"{client.url}/sparql", headers={
         "Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
     assert pre.status_code == 200 and "POST" in pre.headers["access-control-allow-methods"]
 
 
-def test_gzip_head_and_health(server):
-    r = httpx.get(f"{server.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 200"},
+def test_gzip_head_and_health(client):
+    r = client.get(f"{client.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 200"},
                   headers={"Accept-Encoding": "gzip"})
     assert r.headers.get("content-encoding") == "gzip"
-    head = httpx.head(f"{server.url}/dumps/kg.ttl")
+    head = client.head(f"{client.url}/dumps/kg.ttl")
     assert head.status_code == 200 and head.content == b"" and head.headers["etag"]
-    assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
-    assert "server" not in httpx.get(f"{server.url}/healthz").headers
+    assert client.get(f"{client.url}/healthz").json()["status"] == "ok"
+    assert "server" not in client.get(f"{client.url}/healthz").headers
 
 
-def test_structured_access_log(server):
-    httpx.get(f"{server.url}/sparql", params={"query": ASK})
+def test_structured_access_log(socket_server):
+    httpx.get(f"{socket_server.url}/sparql", params={"query": ASK})
     time.sleep(0.3)
     # every complete record is one JSON object on one line, whatever the fuzzers put in paths
-    complete = server.log.read_text().split("\n")[:-1]  # the last piece may be mid-write
+    complete = socket_server.log.read_text().split("\n")[:-1]  # the last piece may be mid-write
     lines = [json.loads(line) for line in complete if line.startswith("{")]
     entry = [e for e in lines if e["path"] == "/sparql"][-1]
     assert entry["status"] == 200 and entry["ms"] >= 0 and entry["query_ms"] is not None
@@ -287,8 +292,8 @@ SW_SOLUTIONS = ["json", "xml", "csv", "tsv"]
 SW_GRAPHS = ["turtle", "n3", "xml", "rdf+xml", "json-ld"]
 
 
-def _sw(server, query: str, fmt: str, method: str) -> tuple[str, object]:
-    sw = SPARQLWrapper(f"{server.url}/sparql")
+def _sw(socket_server, query: str, fmt: str, method: str) -> tuple[str, object]:
+    sw = SPARQLWrapper(f"{socket_server.url}/sparql")
     sw.setQuery(query)
     sw.setReturnFormat(fmt)
     sw.setMethod(method)
@@ -300,8 +305,8 @@ def _sw(server, query: str, fmt: str, method: str) -> tuple[str, object]:
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("fmt", SW_SOLUTIONS)
-def test_sparqlwrapper_defaults_select_and_ask(server, fmt, method):
-    ctype, body = _sw(server, COUNT_RESOURCES, fmt, method)
+def test_sparqlwrapper_defaults_select_and_ask(socket_server, fmt, method):
+    ctype, body = _sw(socket_server, COUNT_RESOURCES, fmt, method)
     expected = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
                 "csv": "text/csv", "tsv": "text/tab-separated-values"}[fmt]
     assert ctype.startswith(expected)
@@ -314,7 +319,7 @@ def test_sparqlwrapper_defaults_select_and_ask(server, fmt, method):
         rows = list(csv.reader(io.StringIO(body.decode()), delimiter=sep))
         assert rows[1] == ["289"] and rows[0][0].lstrip("?") == "n"
     if fmt in ("json", "xml"):
-        ctype, body = _sw(server, ASK, fmt, method)
+        ctype, body = _sw(socket_server, ASK, fmt, method)
         assert ctype.startswith(expected)
         assert (body["boolean"] if fmt == "json" else body.getElementsByTagName("boolean")[0].firstChild.data) in (True, "true")
 
@@ -322,23 +327,23 @@ def test_sparqlwrapper_defaults_select_and_ask(server, fmt, method):
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["construct", "describe"])
 @pytest.mark.parametrize("fmt", SW_GRAPHS)
-def test_sparqlwrapper_defaults_graphs(server, fmt, query, method):
-    ctype, body = _sw(server, query, fmt, method)
+def test_sparqlwrapper_defaults_graphs(socket_server, fmt, query, method):
+    ctype, body = _sw(socket_server, query, fmt, method)
     media = ctype.split(";")[0].strip()
     expected = {"turtle": {"text/turtle"}, "n3": {"text/turtle", "text/n3"}, "xml": {"application/rdf+xml"},
                 "rdf+xml": {"application/rdf+xml"}, "json-ld": {"application/ld+json"}}[fmt]
     assert media in expected
     g = body if isinstance(body, Graph) else Graph().parse(data=body, format="turtle")
     assert len(g) > 0
-    reference = Graph().parse(data=httpx.get(f"{server.url}/sparql", params={"query": query},
+    reference = Graph().parse(data=httpx.get(f"{socket_server.url}/sparql", params={"query": query},
                                              headers={"Accept": "application/n-triples"}).text, format="nt")
     assert isomorphic(g, reference)
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_sparqlwrapper_ntriples(server, method):
+def test_sparqlwrapper_ntriples(socket_server, method):
     """N-Triples is part of what SPARQLWrapper's N3 asks for; a client that names it first gets it."""
-    sw = SPARQLWrapper(f"{server.url}/sparql")
+    sw = SPARQLWrapper(f"{socket_server.url}/sparql")
     sw.setQuery(CONSTRUCT)
     sw.setReturnFormat("n3")
     sw.setMethod(method)
@@ -358,9 +363,9 @@ def test_sparqlwrapper_ntriples(server, method):
     ({}, "application/x-unknown", 406, None),
     ({"format": "xml"}, "application/n-triples", 200, "application/rdf+xml"),         # a known format overrides
 ])
-def test_format_parameter_falls_back_to_accept(server, params, accept, status, ctype):
+def test_format_parameter_falls_back_to_accept(client, params, accept, status, ctype):
     headers = {"Accept": accept} if accept else {}
-    r = httpx.get(f"{server.url}/sparql", params={"query": CONSTRUCT, **params}, headers=headers)
+    r = client.get(f"{client.url}/sparql", params={"query": CONSTRUCT, **params}, headers=headers)
     assert r.status_code == status, r.text
     if ctype:
         assert r.headers["content-type"].startswith(ctype)
