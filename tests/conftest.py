@@ -167,3 +167,14 @@ def client(built: Path, settings: Settings):
     with TestClient(asgi_app(local), base_url=local.server_url, raise_server_exceptions=False,
                     follow_redirects=False) as test_client:  # as httpx's functions: redirects not followed
         yield InProcess(test_client)
+
+
+# Tests that start a real server, store, browser or installer are `slow`: `pytest -m "not slow"` runs
+# the rest (in-process answers, the pipeline, validation) in about a minute.
+SLOW_FIXTURES = {"server", "socket_server", "limited_server", "virtuoso_server", "bin_dir", "scratch"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -81,6 +81,7 @@ def _build_in_subprocess(out: Path, seed: str, extra: tuple[str, ...] = ()) -> s
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_builds_are_byte_identical(tmp_path, built):
     out = tmp_path / "again"
     result = _build_in_subprocess(out, "12345")
@@ -130,6 +131,7 @@ def test_nonconforming_graph_fails_build(tmp_path, settings, data_copy):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_killed_build_leaves_dist_intact(tmp_path, built):
     out = tmp_path / "dist"
     out.mkdir()

@@ -39,6 +39,8 @@ from kg.web.app import create_app
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs other people's engines, installs or real servers
+
 VENV = ROOT / ".venv" / "ckan"  # inside .venv: ignored by git and by copies of the tree, gone with .venv
 HARVEST = Path(__file__).with_name("ckan_harvest.py")
 NO_DATABASE = {"psycopg2"}  # CKAN's PostgreSQL driver (compiled against libpq): unused by a parse

@@ -28,6 +28,8 @@ from rdflib.namespace import RDF
 
 from kg.namespaces import KGO
 
+pytestmark = pytest.mark.slow  # runs other people's engines, installs or real servers
+
 ROOT = Path(__file__).resolve().parents[1]
 JAVA_SRC = ROOT / "tests" / "java"
 SHARE = Path("/usr/share/java")

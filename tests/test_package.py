@@ -24,7 +24,7 @@ from .webserver import free_port
 
 VALID = FIXTURES / "valid" / "chiyoda.ttl"
 INVALID = FIXTURES / "invalid" / "bad-check-digit.ttl"
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from .readme_blocks import section_blocks
 
 VALID = FIXTURES / "valid" / "chiyoda.ttl"
 INVALID = FIXTURES / "invalid" / "bad-check-digit.ttl"
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def _hooks() -> list[dict]:

@@ -26,6 +26,8 @@ from kg.query.workers import WorkerPool
 
 from .conftest import LOOPS
 
+pytestmark = pytest.mark.slow  # runs other people's engines, installs or real servers
+
 MUNI = "https://w3id.org/tokyo-sme-kg/id/municipality/131016"
 LOOKUP = f"SELECT ?p ?o WHERE {{ <{MUNI}> ?p ?o }}"
 GROUP_BY = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY DESC(?n)"

@@ -31,6 +31,8 @@ from kg.validation.shapes import SPARQL_ONLY, standalone
 
 from .conftest import FIXTURES, ROOT
 
+pytestmark = pytest.mark.slow  # runs other people's engines, installs or real servers
+
 JS = ROOT / "tests" / "js"
 VALID = sorted((FIXTURES / "valid").glob("*.ttl"))
 INVALID = sorted((FIXTURES / "invalid").glob("*.ttl"))

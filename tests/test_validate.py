@@ -62,6 +62,7 @@ def test_invalid_fixture_fails_where_intended(fixture: Path, shapes, graphs):
         assert v.message_ja and v.message_en
 
 
+@pytest.mark.slow
 def test_cli_validates_project_graph():
     result = _kg("validate")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,8 +9,8 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian packages chromium and chromium-driver (.ci/run installs them)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="needs Debian packages chromium and chromium-driver (.ci/run installs them)")]
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 from .conftest import ROOT
 from .test_web_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the module's Chromium fixture
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian packages chromium and chromium-driver (.ci/run installs them)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="needs Debian packages chromium and chromium-driver (.ci/run installs them)")]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
