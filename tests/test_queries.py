@@ -20,7 +20,7 @@ def saved(settings):
     return load_saved_queries(settings.queries_dir)
 
 
-@pytest.fixture(scope="module", params=["embedded", "virtuoso"])
+@pytest.fixture(scope="module", params=["embedded", pytest.param("virtuoso", marks=pytest.mark.slow)])
 def backend(request, store):
     """Where saved queries run: the embedded pyoxigraph store, or our server over a real Virtuoso."""
     if request.param == "embedded":

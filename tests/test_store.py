@@ -53,6 +53,7 @@ def test_corrupted_store_is_rebuilt(built, tmp_path):
     assert _count(open_store(built, store_dir)) == 289
 
 
+@pytest.mark.slow
 def test_server_uses_on_disk_store(built, tmp_path):
     from .webserver import Server
     store_dir = tmp_path / "store"
