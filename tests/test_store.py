@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kg.query.store import READY, ensure_store, open_store, run_query
 
