@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fastapi import Request
@@ -11,7 +10,8 @@ from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
 from ..namespaces import DEFAULT_BASE
-from ..query import QueryError, QueryRefused, QueryRequest, QueryResult, forbidden_keyword
+from ..query import QueryError, QueryRequest, QueryResult, check_read_only
+from .context import context
 
 HERE = Path(__file__).parent
 
@@ -59,23 +59,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     503: _text("Stopped at the time limit, or no query worker available (see Retry-After)"),
 }
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-_UPDATE_RE = re.compile(
-    r"^\s*(?:(?:PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*"
-    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
-    re.I,
-)
-
-
-def check_read_only(query: str) -> None:
-    """Refuse updates and federated queries before anything runs (403)."""
-    if _UPDATE_RE.match(query):
-        raise QueryRefused(
-            "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
-            "CREATE, DROP, COPY, MOVE, ADD) is not accepted"
-        )
-    word = forbidden_keyword(query)
-    if word:
-        raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
 
 
 async def execute(
@@ -96,7 +79,7 @@ async def execute(
     query), ``lookup`` (an entity page); the service decides where it runs. The result's
     ``cache`` says whether the answer cache served it.
     """
-    settings = request.app.state.settings
+    settings = context(request).settings
     req = QueryRequest(
         query=query,
         accept=accept,
@@ -107,7 +90,7 @@ async def execute(
         base_iri=base_iri,
     )
     client = request.client.host if request.client else "?"
-    return await request.app.state.service.run(req, lane, client, check=check_read_only)
+    return await context(request).service.run(req, lane, client, check=check_read_only)
 
 
 _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
@@ -115,7 +98,7 @@ _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
 
 def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
     """Return the HTTP response for a serialized result, with the limit headers."""
-    settings = request.app.state.settings
+    settings = context(request).settings
     media = result.media_type
     if media.startswith("text/") or media.endswith(_TEXTUAL):
         media += "; charset=utf-8"

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from ..query import term_to_tuple
 from . import charts
 from .common import execute, local_path
+from .context import context
 from .negotiation import preferred_language
 
 JSON = ["application/sparql-results+json"]
@@ -48,7 +49,7 @@ class Answer:
 
 async def saved_answer(request: Request, name: str, **params: str) -> Answer:
     """Run saved query ``name`` with ``params`` (the query service caches the answer, as for the API)."""
-    q = request.app.state.registry[name]
+    q = context(request).registry[name]
     bindings = {k: term_to_tuple(v) for k, v in q.bindings(params).items()}
     result = await execute(request, q.text, JSON, bindings=bindings, lane="saved")
     doc = json.loads(result.body)
@@ -57,7 +58,7 @@ async def saved_answer(request: Request, name: str, **params: str) -> Answer:
 
 
 def _href(request: Request, iri: str | None) -> str | None:
-    return local_path(iri, request.app.state.settings.base_iri) if iri else None
+    return local_path(iri, context(request).settings.base_iri) if iri else None
 
 
 def _pick(row: dict[str, str | None], ja: str, en: str, lang: str) -> str:
@@ -149,7 +150,7 @@ QUERY_OF = {
 
 def _view(request: Request, vid: str, lang: str, answer: Answer, svg: Markup, extra=None) -> View:
     title, intro = TEXT[vid][lang]
-    return View(vid, request.app.state.registry[QUERY_OF[vid]], title, intro, svg, answer, extra or [])
+    return View(vid, context(request).registry[QUERY_OF[vid]], title, intro, svg, answer, extra or [])
 
 
 # Groups of Tokyo's local government codes (JIS X 0402): 131xx wards, 132xx cities, 1330x the towns and
@@ -376,19 +377,20 @@ async def all_views(request: Request, lang: str) -> list[View]:
 
     Drawn once per dataset version and language: the answers cannot change until the data does.
     """
-    state = request.app.state
-    memo: dict[tuple[str, str], list[View]] | None = getattr(state, "overview_views", None)
-    if memo is None:
-        memo = state.overview_views = {}
-    key = (request.app.state.version, lang)
-    if key not in memo:
-        memo[key] = [
-            await resources_view(request, lang),
-            await budgets_view(request, lang),
-            await timeline_view(request, lang),
-            await strategy_view(request, lang),
-        ]
-    return memo[key]
+    ctx = context(request)
+    key = (ctx.version, lang)
+    views: list[View] | None = ctx.overview_views.get(key)
+    if views is None:
+        views = ctx.overview_views.put(
+            key,
+            [
+                await resources_view(request, lang),
+                await budgets_view(request, lang),
+                await timeline_view(request, lang),
+                await strategy_view(request, lang),
+            ],
+        )
+    return views
 
 
 async def summary(request: Request, lang: str) -> dict[str, object]:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from ..query import ParameterError, QueryError, SavedQuery, term_to_tuple
 from .common import ERRORS, JSON_OR_HTML, error_response, execute, result_response, templates
+from .context import context
 from .negotiation import prefers_html, requested_types
 
 PY_TYPES = {"integer": int, "year": int}
@@ -58,8 +59,8 @@ def _endpoint_for(q: SavedQuery):
                     "vars": doc["head"]["vars"],
                     "rows": doc["results"]["bindings"],
                     "truncated": result.truncated,
-                    "max_rows": request.app.state.settings.max_rows,
-                    "base": request.app.state.settings.base_iri,
+                    "max_rows": context(request).settings.max_rows,
+                    "base": context(request).settings.base_iri,
                 },
             )
         return result_response(result, request)

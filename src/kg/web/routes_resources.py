@@ -16,6 +16,7 @@ from ..namespaces import KGO, PREFIXES, SHAPES_IRI
 from ..query import QueryError, QueryResult
 from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
+from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
 from .overview import entity_picture, page_language
 
@@ -127,7 +128,7 @@ def _value(term: dict, labels: dict, lang: str, base: str, inferred: bool) -> di
 def _related_queries(request: Request, iri: str, types: set[str]) -> list[dict[str, str]]:
     """Saved queries that mention the entity, its class, or take it as a parameter."""
     out = []
-    for q in request.app.state.registry.values():
+    for q in context(request).registry.values():
         link = None
         for p in q.params:
             if p.type == "municipality-code" and "/id/municipality/" in iri:
@@ -156,7 +157,7 @@ async def _picture(request: Request, iri: str, lang: str) -> dict[str, object] |
 
 
 async def _entity(request: Request, path: str, format: str | None) -> Response:
-    settings = request.app.state.settings
+    settings = context(request).settings
     if not SAFE_PATH.match(path):
         return PlainTextResponse("not a resource IRI of this dataset\n", status_code=404)
     iri = settings.base_iri + path
@@ -201,8 +202,8 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
         return PlainTextResponse(f"no resource {iri} in this dataset\n", status_code=404)
     if writer is None:
         return result_response(result, request)
-    rendered = request.app.state.rendered
-    key = (request.app.state.version, iri, media)
+    rendered = context(request).rendered
+    key = (context(request).version, iri, media)
     written = rendered.get(key)
     if written is None:  # the writers are Python: write each entity once per dataset version
         body = writer(iri, entity_rdf.triples(result.body)).encode("utf-8")
@@ -226,7 +227,7 @@ async def named_graph(name: str, request: Request, format: str | None = None) ->
 
 
 async def _document(request: Request, which: str, format: str | None) -> Response:
-    settings = request.app.state.settings
+    settings = context(request).settings
     path = settings.ontology_dir / ("kg.ttl" if which == "ontology" else "shapes.ttl")
     types = requested_types(request.headers.get("accept"), format)
     g = Graph().parse(path, format="turtle")
@@ -290,7 +291,7 @@ async def shapes(request: Request, format: str | None = None) -> Response:
 
 @router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
 async def shapes_version(version: str, request: Request, format: str | None = None) -> Response:
-    path = request.app.state.settings.ontology_dir / "shapes.ttl"
+    path = context(request).settings.ontology_dir / "shapes.ttl"
     current = str(Graph().parse(path, format="turtle").value(SHAPES_IRI, OWL.versionInfo) or "")
     if version != current:
         return PlainTextResponse(f"this server has shapes version {current}, not {version}\n", status_code=404)
