@@ -349,8 +349,9 @@ def query(
     except SyntaxError as exc:
         err.print(f"[red]SPARQL syntax error:[/red] {exc}")
         raise typer.Exit(2) from None
-    if isinstance(result, bool):
-        sys.stdout.write(json.dumps({"boolean": result}) + "\n" if format != ResultFormat.table else f"{result}\n")
+    if isinstance(result, ox.QueryBoolean):  # pyoxigraph answers ASK with a QueryBoolean, not a bool
+        answer = bool(result)
+        sys.stdout.write(json.dumps({"boolean": answer}) + "\n" if format != ResultFormat.table else f"{answer}\n")
         return
     if isinstance(result, ox.QuerySolutions):
         if format == ResultFormat.table:
