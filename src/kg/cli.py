@@ -14,13 +14,16 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .query import QueryResult
 
 app = typer.Typer(
     add_completion=False,
@@ -307,13 +310,26 @@ def query(
     format: Annotated[ResultFormat, typer.Option("--format", help="Output format.")] = ResultFormat.table,
     dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
 ) -> None:
-    """Run SPARQL on the built graph (ontology + data + inferred) and print the results."""
-    import pyoxigraph as ox
+    """Run SPARQL on the built graph (ontology + data + inferred) and print the results.
 
-    from .query import ParameterError, QueryDefinitionError, StoreError, load_saved_queries, open_store, run_query
+    The query goes through the server's query service and rules (read-only, no SERVICE, the row
+    limit KG_MAX_ROWS, the same serializers), run in this process: no worker processes.
+    """
+    import asyncio
+
+    from .query import (
+        ParameterError,
+        QueryDefinitionError,
+        QueryError,
+        QuerySyntaxError,
+        StoreError,
+        load_saved_queries,
+        term_to_tuple,
+    )
 
     settings = _settings(dist_dir=dist)
-    bindings = {}
+    bindings: dict[str, tuple] = {}
+    kind = "sparql"  # anyone's text, as on /sparql
     if saved:
         try:
             registry = load_saved_queries(settings.queries_dir)
@@ -324,8 +340,9 @@ def query(
             err.print(f"[red]no saved query {saved!r}[/red]; known: {', '.join(registry)}")
             raise typer.Exit(2)
         text = registry[saved].text
+        kind = "saved"
         try:
-            bindings = registry[saved].bindings(_param_dict(param or []))
+            bindings = {k: term_to_tuple(v) for k, v in registry[saved].bindings(_param_dict(param or [])).items()}
         except ParameterError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -340,37 +357,61 @@ def query(
     else:
         err.print("[red]give a query file, - or --saved NAME[/red]")
         raise typer.Exit(2)
+    # graphs as Turtle; solutions in the asked format (the table is drawn from JSON); ASK as JSON
+    accept = ["text/turtle", _RESULT_MEDIA[format.value], _RESULT_MEDIA["json"]]
     try:
-        store = open_store(settings.dist_dir)
-        result = run_query(store, text, bindings)
+        result: QueryResult = asyncio.run(_answer(settings, text, accept, bindings, kind))
     except StoreError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    except SyntaxError as exc:
+    except QuerySyntaxError as exc:
         err.print(f"[red]SPARQL syntax error:[/red] {exc}")
         raise typer.Exit(2) from None
-    if isinstance(result, ox.QueryBoolean):  # pyoxigraph answers ASK with a QueryBoolean, not a bool
-        answer = bool(result)
+    except QueryError as exc:
+        err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if result.truncated:
+        err.print(f"[yellow]result cut at the row limit of {settings.max_rows} (KG_MAX_ROWS)[/yellow]")
+    if result.form == "ask":
+        answer = bool(json.loads(result.body)["boolean"])
         sys.stdout.write(json.dumps({"boolean": answer}) + "\n" if format != ResultFormat.table else f"{answer}\n")
         return
-    if isinstance(result, ox.QuerySolutions):
-        if format == ResultFormat.table:
-            _print_table(result)
-            return
-        fmt = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}[
-            format.value
-        ]
-        sys.stdout.write(result.serialize(format=fmt).decode("utf-8"))
+    if result.form == "select" and format == ResultFormat.table:
+        _print_table(json.loads(result.body))
         return
-    sys.stdout.write(result.serialize(format=ox.RdfFormat.TURTLE).decode("utf-8"))
+    sys.stdout.write(result.body.decode("utf-8"))
 
 
-def _print_table(solutions: object) -> None:
-    variables = [v.value for v in solutions.variables]  # type: ignore[attr-defined]
+_RESULT_MEDIA = {
+    "table": "application/sparql-results+json",
+    "json": "application/sparql-results+json",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+
+
+async def _answer(
+    settings: Settings, text: str, accept: list[str], bindings: dict[str, tuple], kind: str
+) -> QueryResult:
+    """Answer one query through the query service (in this process), as the server would."""
+    from .query import QueryRequest, QueryService, check_read_only, read_manifest
+
+    service = QueryService(settings, str(read_manifest(settings.dist_dir)["version"]), in_process=True)
+    try:
+        await service.start()
+        request = QueryRequest(query=text, accept=accept, bindings=bindings, max_rows=settings.max_rows)
+        return await service.run(request, kind, client="cli", check=check_read_only)
+    finally:
+        await service.close()
+
+
+def _print_table(doc: dict[str, Any]) -> None:
+    """Print SPARQL JSON results as a table: each term's value (an IRI, a literal's text, a blank node's id)."""
+    variables: list[str] = doc["head"]["vars"]
     table = Table(*variables, show_lines=False)
     count = 0
-    for row in solutions:  # type: ignore[attr-defined]
-        table.add_row(*("" if row[v] is None else getattr(row[v], "value", str(row[v])) for v in variables))
+    for row in doc["results"]["bindings"]:
+        table.add_row(*(row[v]["value"] if v in row else "" for v in variables))
         count += 1
     Console(width=200).print(table)
     err.print(f"{count} row(s)")

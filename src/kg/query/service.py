@@ -18,6 +18,8 @@ It decides where a query runs and holds the one answer cache:
   else's short queries need; a shape that ran into the time limit goes to the limit lane, so
   queries that will be stopped anyway cannot hold the long lane for the whole limit either.
 - with ``KG_BACKEND`` every query goes to the remote store.
+- ``in_process`` (the command line, which answers one query and can be interrupted): no worker
+  processes; every query runs inline on the embedded store, under the same rules otherwise.
 
 Answers are serialized bytes (``QueryResult``). The cache is bounded in bytes and keyed by
 dataset version, query, media types, dataset parameters, bindings and row limit.
@@ -111,9 +113,10 @@ LIMIT_SHARE = 0.9  # stopped after running this share of the time limit: its sha
 class QueryService:
     """Runs queries with the configured limits, wherever they should run, and caches answers."""
 
-    def __init__(self, settings: Settings, version: str):
+    def __init__(self, settings: Settings, version: str, in_process: bool = False):
         self.settings = settings
         self.version = version
+        self.in_process = in_process  # no worker processes: every query runs inline (kg query)
         self.cache = AnswerCache(settings.cache_mb * 2**20)
         self.running: dict[str, int] = {}  # client address → queries running or waiting
         self.counters = Counters()
@@ -147,6 +150,8 @@ class QueryService:
         if store_dir is not None:  # check or rebuild the on-disk store once, before workers open it
             await asyncio.to_thread(ensure_store, settings.dist_dir, store_dir)
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, store_dir)
+        if self.in_process:
+            return
         self.lookup_patterns, self.entity_inline = await asyncio.to_thread(self._inline_limits)
         memory = settings.worker_memory_mb * 2**20
         # Ad-hoc queries run below the server's priority (pages, lookups, saved queries), long ones lowest.
@@ -200,6 +205,8 @@ class QueryService:
             raise ValueError(f"unknown kind of query {kind!r}: expected one of {', '.join(KINDS)}")
         if self.remote is not None:
             return "remote", ""
+        if self.in_process:
+            return "inline", ""
         if kind == "lookup":
             return ("inline" if self.entity_inline else "thread"), ""
         if kind == "saved":
