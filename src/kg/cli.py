@@ -108,8 +108,8 @@ def build(
     counts = manifest["triples"]
     err.print(
         f"built {target}/ in {time.perf_counter() - start:.1f} s — version {manifest['version']}, triples: {counts}"
-    )  # type: ignore[index]
-    for name in sorted(manifest["files"]):  # type: ignore[arg-type]
+    )
+    for name in sorted(manifest["files"]):
         err.print(f"  {target / name}")
 
 

@@ -118,7 +118,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             values[f.name] = Path(raw) if isinstance(f.default, Path) else kind(raw)
         except ValueError as exc:
             raise ValueError(f"KG_{f.name.upper()}={raw!r}: expected {kind.__name__}") from exc
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)
     if not settings.base_iri.endswith("/"):
         raise ValueError("KG_BASE_IRI must end with '/'")
     return settings

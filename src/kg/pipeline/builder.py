@@ -151,7 +151,7 @@ def _ox_term(x: object, base: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 def _ox_triples(g: Graph, base: str) -> list[ox.Triple]:
     """Return the triples of ``g`` as pyoxigraph triples, IRIs moved to ``base``, in sorted order."""
-    triples = {ox.Triple(_ox_term(s, base), _ox_term(p, base), _ox_term(o, base)) for s, p, o in g}  # type: ignore[arg-type]
+    triples = {ox.Triple(_ox_term(s, base), _ox_term(p, base), _ox_term(o, base)) for s, p, o in g}
     return sorted(triples, key=str)
 
 
@@ -199,12 +199,12 @@ def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, obje
     for t in triples:
         if t.subject != current:
             current = t.subject
-            nodes.append({"@id": node_id(t.subject)})  # type: ignore[arg-type]
+            nodes.append({"@id": node_id(t.subject)})
         node = nodes[-1]
         if t.predicate.value == str(RDF.type) and isinstance(t.object, ox.NamedNode):
-            node.setdefault("@type", []).append(compact(t.object.value))  # type: ignore[union-attr]
+            node.setdefault("@type", []).append(compact(t.object.value))
         else:
-            node.setdefault(compact(t.predicate.value), []).append(value(t.object))  # type: ignore[arg-type, union-attr]
+            node.setdefault(compact(t.predicate.value), []).append(value(t.object))
     return {"@context": context, "@graph": nodes}
 
 

@@ -65,5 +65,5 @@ def infer(ontology: Graph, data: Graph, engine: str = "owlrl") -> Graph:
             continue
         if t[1] == RDF.type and t[2] in restrictions:  # typing by an anonymous-style restriction class
             continue
-        inferred.add(t)  # type: ignore[arg-type]
+        inferred.add(t)
     return inferred

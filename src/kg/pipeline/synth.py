@@ -45,7 +45,7 @@ class _Writer:
     def close(self) -> None:
         """Close every file; tables that got no row are written with their header only."""
         for handle, _ in self.files.values():
-            handle.close()  # type: ignore[attr-defined]
+            handle.close()
         for table in self.schema.tables:
             path = self.out / table.file
             if table.name not in self.files and not path.exists():

@@ -156,7 +156,7 @@ class _Reader:
         return titles
 
     def datatype(self, where: str, value: object) -> Datatype:
-        spec: dict[str, Any] = {"base": value} if isinstance(value, str) else dict(value or {})  # type: ignore[call-overload]
+        spec: dict[str, Any] = {"base": value} if isinstance(value, str) else dict(value or {})
         for key in sorted(set(spec) - DATATYPE_KEYS):
             self.problem(where, f"datatype property {key!r} is not supported")
         base = spec.get("base", "string")

@@ -126,9 +126,9 @@ def convert(col: Column, raw: str) -> object:
     if dt.base == "string" and dt.format and not re.fullmatch(dt.format, raw):
         raise ValueError(_format_error(raw, dt.format))
     value = BASES[dt.base](raw, dt)
-    if dt.minimum is not None and value < dt.minimum:  # type: ignore[operator]
+    if dt.minimum is not None and value < dt.minimum:
         raise ValueError(f"{raw!r} is less than the minimum {dt.minimum}")
-    if dt.maximum is not None and value > dt.maximum:  # type: ignore[operator]
+    if dt.maximum is not None and value > dt.maximum:
         raise ValueError(f"{raw!r} is more than the maximum {dt.maximum}")
     named = NAMED_DATATYPES.get(dt.id)
     return named(value) if named else value

@@ -81,7 +81,11 @@ def ensure_store(dist_dir: Path, store_dir: Path, manifest: dict[str, object] | 
     return True
 
 
-def run_query(store: ox.Store, query: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None):
+def run_query(
+    store: ox.Store, query: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
     """Run SPARQL over the union of all graphs, with parameters bound as RDF terms."""
-    subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+    subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+        ox.Variable(k): v for k, v in (bindings or {}).items()
+    }
     return store.query(query, use_default_graph_as_union=True, substitutions=subs or None)

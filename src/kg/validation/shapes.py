@@ -171,8 +171,8 @@ def _write(path: Path, text: str) -> None:
 
 def _drop(g: Graph, node: object) -> None:
     """Remove ``node``'s triples and, recursively, those of the blank nodes it alone leads to."""
-    for _, _, o in list(g.triples((node, None, None))):  # type: ignore[arg-type]
-        g.remove((node, None, o))  # type: ignore[arg-type]
+    for _, _, o in list(g.triples((node, None, None))):
+        g.remove((node, None, o))
         if isinstance(o, BNode) and not any(g.triples((None, None, o))):
             _drop(g, o)
 

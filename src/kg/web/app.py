@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import TextIO
 
@@ -80,7 +80,7 @@ class AccessLog:
         # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
         self.lines.append(
             f'{{"client":{_json_text(client)},"method":{_json_text(method)},"path":{_json_text(path)},'
-            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)}}}'  # type: ignore[call-overload]
+            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)}}}'
         )
         if len(self.lines) >= self.CAPACITY:
             self.flush()

@@ -113,7 +113,7 @@ def describe(
         if isinstance(node, Literal):
             return Ref(str(node))
         iri = str(node)
-        label = pick(g.objects(node, RDFS.label), lang) or value_labels.get(iri, "")  # type: ignore[arg-type]
+        label = pick(g.objects(node, RDFS.label), lang) or value_labels.get(iri, "")
         if iri.startswith(str(KGO)):
             return Ref(curie(iri), "#" + iri[len(str(KGO)) :], label)
         if iri in value_labels:  # an individual of our data: its key, with its label beside it
@@ -123,17 +123,17 @@ def describe(
     def expression(node: object) -> list[Ref]:
         if not isinstance(node, BNode) and (node, RDF.type, OWL.Restriction) not in g:
             return [ref(node)]
-        prop = g.value(node, OWL.onProperty)  # type: ignore[arg-type]
+        prop = g.value(node, OWL.onProperty)
         for predicate, word in RESTRICTIONS:
-            filler = g.value(node, predicate)  # type: ignore[arg-type]
+            filler = g.value(node, predicate)
             if filler is not None:
-                name = pick(g.objects(prop, RDFS.label), lang) or curie(str(prop))  # type: ignore[arg-type]
+                name = pick(g.objects(prop, RDFS.label), lang) or curie(str(prop))
                 return [Ref(name, ref(prop).href), Ref(word), *expression(filler)]
         for predicate, word in ((OWL.intersectionOf, "and"), (OWL.unionOf, "or")):
-            members = g.value(node, predicate)  # type: ignore[arg-type]
+            members = g.value(node, predicate)
             if members is not None:
                 out: list[Ref] = []
-                for i, member in enumerate(Collection(g, members)):  # type: ignore[arg-type]
+                for i, member in enumerate(Collection(g, members)):
                     out += ([Ref(word)] if i else []) + expression(member)
                 return out
         return [Ref("(…)")]
@@ -153,7 +153,7 @@ def describe(
 
     disjoint = pairs(OWL.disjointWith, symmetric=True)
     for group in g.subjects(RDF.type, OWL.AllDisjointClasses):
-        members = [ref(m) for m in Collection(g, g.value(group, OWL.members))]  # type: ignore[arg-type]
+        members = [ref(m) for m in Collection(g, g.value(group, OWL.members))]
         disjoint.append((members[:1], [r for m in members[1:] for r in (Ref(","), m)][1:]))
     characteristics = [
         ([ref(p)], [Ref(curie(str(c)))]) for c in CHARACTERISTICS for p in sorted(g.subjects(RDF.type, c), key=str)

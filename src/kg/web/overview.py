@@ -80,15 +80,15 @@ class View:
     @cached_property
     def editor_href(self) -> str:
         """The query page with this view's query (quoted once: views are kept per dataset version)."""
-        return "/?query=" + quote(self.query.text)  # type: ignore[attr-defined]
+        return "/?query=" + quote(self.query.text)
 
     @property
     def csv_href(self) -> str:
-        return f"/api/queries/{self.query.name}?format=csv"  # type: ignore[attr-defined]
+        return f"/api/queries/{self.query.name}?format=csv"
 
     @property
     def api_href(self) -> str:
-        return f"/api/queries/{self.query.name}"  # type: ignore[attr-defined]
+        return f"/api/queries/{self.query.name}"
 
 
 TEXT = {
@@ -197,24 +197,24 @@ def budget_areas(request: Request, answer: Answer, lang: str) -> list[charts.Bud
         a = areas.setdefault(r["area"] or "", {"row": r, "initial": 0.0, "new": 0.0, "supp": 0.0, "n_new": 0})
         amount = float(r["total"] or 0)
         if r["kind"] == "supplementary":
-            a["supp"] += amount  # type: ignore[operator]
+            a["supp"] += amount
         elif r["isNew"] == "true":
-            a["new"] += amount  # type: ignore[operator]
-            a["n_new"] += int(r["programs"] or 0)  # type: ignore[operator]
+            a["new"] += amount
+            a["n_new"] += int(r["programs"] or 0)
         else:
-            a["initial"] += amount  # type: ignore[operator]
+            a["initial"] += amount
     out = []
     for iri, a in areas.items():
         row = a["row"]
         out.append(
             charts.BudgetArea(
                 key=iri.rsplit("/", 1)[-1],
-                label=f"{row['notation']} {_pick(row, 'areaJa', 'areaEn', lang)}",  # type: ignore[index]
+                label=f"{row['notation']} {_pick(row, 'areaJa', 'areaEn', lang)}",
                 href=_href(request, iri),
                 initial=a["initial"],
-                initial_new=a["new"],  # type: ignore[arg-type]
+                initial_new=a["new"],
                 supplementary=a["supp"],
-                programs_new=a["n_new"],  # type: ignore[arg-type]
+                programs_new=a["n_new"],
             )
         )
     return out
@@ -290,7 +290,7 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
                 end=end,
                 events=tuple(events),
                 highlight=r["item"] == highlight,
-                note=note,  # type: ignore[arg-type]
+                note=note,
                 year=year,
                 undated=undated,
             )
@@ -336,13 +336,13 @@ def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[
         )
         mark = r["relisted"] or ""
         m["listings"].append(
-            {  # type: ignore[union-attr]
+            {
                 "program": _pick(r, "programName", "programNameEn", lang),
                 "href": _href(request, r["program"]),
                 "mark": mark,
             }
         )
-        m["counts"][RELISTED.index(mark) if mark in RELISTED else 0] += 1  # type: ignore[index]
+        m["counts"][RELISTED.index(mark) if mark in RELISTED else 0] += 1
     return list(measures.values())
 
 
@@ -358,7 +358,7 @@ async def strategy_view(request: Request, lang: str, cid: str = "chart-strategy"
             href=m["href"],
             values=tuple(m["counts"]),
             tip=f"{m['notation']} {m['name']}",
-        )  # type: ignore[arg-type]
+        )
         for m in measures
     ]
     series = (
@@ -504,7 +504,7 @@ def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, 
         if r["program"]:
             node["programs"].append(
                 {
-                    "label": _pick(r, "programJa", "programEn", lang),  # type: ignore[union-attr]
+                    "label": _pick(r, "programJa", "programEn", lang),
                     "href": _href(request, r["program"]),
                     "mark": r["relisted"] or "",
                 }

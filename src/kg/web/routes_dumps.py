@@ -72,7 +72,7 @@ def void_graph(request: Request) -> Graph:
 
 
 def _text(g: Graph, s: object, p: object, lang: str) -> str | None:
-    values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}  # type: ignore[arg-type]
+    values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}
     return values.get(lang)
 
 

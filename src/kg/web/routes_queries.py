@@ -36,7 +36,7 @@ def describe(q: SavedQuery, lang: str = "en") -> dict[str, object]:
 def _endpoint_for(q: SavedQuery):
     async def endpoint(request: Request, **values: object) -> Response:
         fmt = values.pop("format", None)
-        types = requested_types(request.headers.get("accept"), fmt)  # type: ignore[arg-type]
+        types = requested_types(request.headers.get("accept"), fmt)
         given = {k: str(v) for k, v in values.items() if v is not None}
         try:
             bindings = {k: term_to_tuple(v) for k, v in q.bindings(given).items()}
@@ -87,7 +87,7 @@ def _endpoint_for(q: SavedQuery):
             annotation=Annotated[str | None, Query(description="Override Accept: json, xml, csv, tsv, html")],
         )
     )
-    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    endpoint.__signature__ = inspect.Signature(params)
     endpoint.__name__ = "saved_" + q.name.replace("-", "_")
     return endpoint
 
