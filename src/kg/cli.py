@@ -23,6 +23,8 @@ from rich.table import Table
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from rdflib import Graph
+
     from .query import QueryResult
 
 app = typer.Typer(
@@ -57,9 +59,10 @@ def main() -> None:
         err.print("aborted")
         code = 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 70
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()  # a usage error (bad option, unknown command): exit 2, as click itself does
-            sys.exit(exc.exit_code)
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()  # a usage error (bad option, unknown command): exit 2, as click itself does
+            sys.exit(exit_code)
         if _debug["on"] or os.environ.get("KG_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -145,7 +148,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
-def _load_shapes(settings: Settings, shapes: Path | None, cap: int) -> object:
+def _load_shapes(settings: Settings, shapes: Path | None, cap: int) -> Graph:
     """Return the shapes graph: the file given (unusable: exit 2), else the configured or packaged one."""
     from rdflib import Graph
 
@@ -420,6 +423,8 @@ def _print_table(doc: dict[str, Any]) -> None:
 @app.command()
 def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None) -> None:
     """Print the number of instances of each class (asserted and inferred)."""
+    import pyoxigraph as ox
+
     from .query import StoreError, open_store, run_query
 
     settings = _settings(dist_dir=dist)
@@ -430,7 +435,9 @@ def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (
         raise typer.Exit(2) from None
     q = "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class ORDER BY DESC(?n) ?class"
     table = Table("class", "instances")
-    for row in run_query(store, q):
+    answer = run_query(store, q)
+    assert isinstance(answer, ox.QuerySolutions)  # a SELECT
+    for row in answer:
         table.add_row(row["class"].value, row["n"].value)
     Console(width=200).print(table)
 
@@ -470,7 +477,7 @@ def publish(
 
     settings = _settings(dist_dir=dist)
     try:
-        sent = put_graphs(settings.dist_dir, to, (user, password) if user else None)
+        sent = put_graphs(settings.dist_dir, to, (user, password or "") if user else None)
     except (RuntimeError, OSError) as exc:
         err.print(f"[red]publish failed:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE) from None

@@ -75,7 +75,9 @@ class AccessLog:
         self.stream: TextIO | None = None
         self.lines: list[str] = []
 
-    def add(self, client: str | None, method: str, path: str, status: object, ms: float, query_ms, rows) -> None:
+    def add(
+        self, client: str | None, method: str, path: str, status: int, ms: float, query_ms: str | None, rows: str | None
+    ) -> None:
         # ASCII escapes keep one record per line for any line splitter
         # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
         self.lines.append(
@@ -96,7 +98,10 @@ class AccessLog:
 ACCESS_LOG = AccessLog()
 
 
-def _log(scope: Scope, method: str, path: str, status: int, start: float, query_ms=None, rows=None) -> None:
+def _log(
+    scope: Scope, method: str, path: str, status: int, start: float,
+    query_ms: str | None = None, rows: str | None = None,
+) -> None:
     """The request's access-log record (when the log is on), timed from ``start``."""
     if ACCESS_LOG.stream is not None:
         client = scope.get("client")

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 
+from ..dist import Manifest
 from ..query import AnswerCache, QueryService, SavedQuery
 from ..settings import Settings
 
@@ -44,7 +45,7 @@ class AppContext:
     and the query service (started by the application's lifespan)."""
 
     settings: Settings
-    manifest: dict[str, object]
+    manifest: Manifest
     registry: dict[str, SavedQuery]
     rendered: AnswerCache = field(default_factory=lambda: AnswerCache(RENDERED_MB * 2**20))
     # schema.org Dataset JSON-LD, keyed by (version, server URL)
@@ -55,7 +56,7 @@ class AppContext:
     _service: QueryService | None = None
 
     def __post_init__(self) -> None:
-        self.version = str(self.manifest["version"])
+        self.version = self.manifest["version"]
 
     @property
     def service(self) -> QueryService:
