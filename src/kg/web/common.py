@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
@@ -16,7 +17,7 @@ from .context import context
 HERE = Path(__file__).parent
 
 
-RDF_OR_HTML = {
+RDF_OR_HTML: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "RDF in the negotiated syntax, or an HTML page for browsers",
         "content": {
@@ -32,10 +33,10 @@ RDF_OR_HTML = {
         },
     }
 }
-JSON_OR_HTML = {
+JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON, or an HTML page for browsers", "content": {"application/json": {}, "text/html": {}}}
 }
-FILE = {
+FILE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file",
         "content": {t: {} for t in ("text/turtle", "application/n-triples", "application/ld+json", "application/trig")},
@@ -48,7 +49,7 @@ def _text(description: str) -> dict[str, object]:
 
 
 # Error responses every operation may give, documented in the OpenAPI description.
-ERRORS: dict[int | str, dict[str, object]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: _text("Bad request: SPARQL syntax error (with the parser's message and position) or a bad parameter"),
     403: _text("Refused: update, SERVICE, or a graph outside the dataset"),
     404: _text("No such resource"),

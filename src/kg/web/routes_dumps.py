@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS
+from rdflib.term import Node
 
+from ..dist import DumpFile
 from .common import ERRORS, FILE, JSON_OR_HTML, RDF_OR_HTML, graph_response, templates
 from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
@@ -17,7 +19,7 @@ from .negotiation import choose_rdf, prefers_html, requested_types
 router = APIRouter(tags=["Dumps and metadata"], responses=ERRORS)
 
 
-def _files(request: Request) -> dict[str, dict[str, object]]:
+def _files(request: Request) -> dict[str, DumpFile]:
     return context(request).manifest["files"]
 
 
@@ -71,7 +73,7 @@ def void_graph(request: Request) -> Graph:
     return Graph().parse(data=text, format="turtle")
 
 
-def _text(g: Graph, s: object, p: object, lang: str) -> str | None:
+def _text(g: Graph, s: Node | None, p: Node, lang: str) -> str | None:
     values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}
     return values.get(lang)
 

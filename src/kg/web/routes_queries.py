@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
@@ -33,9 +34,10 @@ def describe(q: SavedQuery, lang: str = "en") -> dict[str, object]:
     }
 
 
-def _endpoint_for(q: SavedQuery):
+def _endpoint_for(q: SavedQuery) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request, **values: object) -> Response:
         fmt = values.pop("format", None)
+        assert fmt is None or isinstance(fmt, str)  # the query parameter declared below
         types = requested_types(request.headers.get("accept"), fmt)
         given = {k: str(v) for k, v in values.items() if v is not None}
         try:
@@ -87,7 +89,7 @@ def _endpoint_for(q: SavedQuery):
             annotation=Annotated[str | None, Query(description="Override Accept: json, xml, csv, tsv, html")],
         )
     )
-    endpoint.__signature__ = inspect.Signature(params)
+    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # read by inspect.signature (FastAPI); mypy knows no such attribute on functions
     endpoint.__name__ = "saved_" + q.name.replace("-", "_")
     return endpoint
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from typing import Any, TypedDict
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -61,10 +62,33 @@ def _pick(labels: dict[str, str], lang: str) -> str | None:
     return labels.get(lang) or labels.get("ja") or labels.get("en") or next(iter(labels.values()), None)
 
 
-def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]:
-    """Arrange SELECT rows into what the entity page shows."""
+class Shown(TypedDict, total=False):
+    """One value as the entity page shows it: a link (iri, href, curie) or a literal (lang, datatype)."""
+
+    iri: str | None
+    href: str | None
+    text: str | None
+    curie: str
+    lang: str | None
+    datatype: str | None
+    inferred: bool
+
+
+class EntityView(TypedDict):
+    """What the entity page shows: its title, its properties out and in, and the citations of its facts."""
+
+    title: str
+    out: list[tuple[str, list[Shown]]]
+    inc: list[tuple[str, list[Shown]]]
+    cites: dict[str, dict[str, list[Shown]]]
+
+
+def _view(rows: list[dict[str, Any]], iri: str, lang: str, base: str) -> EntityView:
+    """Arrange SELECT rows (SPARQL JSON bindings) into what the entity page shows."""
     labels: dict[str, dict[str, str]] = defaultdict(dict)
-    out, inc, cites = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
+    out: dict[str, list[Shown]] = defaultdict(list)
+    inc: dict[str, list[Shown]] = defaultdict(list)
+    cites: dict[str, dict[str, list[Shown]]] = defaultdict(lambda: defaultdict(list))
     seen = set()
     for r in rows:
         o, s, label = r.get("o"), r.get("s"), r.get("label")
@@ -89,8 +113,9 @@ def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]
     cited = [vs for props in cites.values() for vs in props.values()]
     for values in list(out.values()) + list(inc.values()) + cited:
         for v in values:
-            if v["iri"] and not v["text"]:
-                v["text"] = _pick(labels.get(v["iri"], {}), lang) or curie(v["iri"])
+            iri_of = v["iri"]
+            if iri_of and not v["text"]:
+                v["text"] = _pick(labels.get(iri_of, {}), lang) or curie(iri_of)
     summaries = {v["text"] for v in out.get(SUMMARY, [])}
     if summaries and DESCRIPTION in out:  # kgo:summary ⊑ dct:description: drop its inferred copies
         out[DESCRIPTION] = [v for v in out[DESCRIPTION] if not (v["inferred"] and v["text"] in summaries)]
@@ -105,7 +130,7 @@ def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]
     }
 
 
-def _value(term: dict, labels: dict, lang: str, base: str, inferred: bool) -> dict[str, object]:
+def _value(term: dict[str, str], labels: dict[str, dict[str, str]], lang: str, base: str, inferred: bool) -> Shown:
     if term["type"] == "uri":
         iri = term["value"]
         return {
