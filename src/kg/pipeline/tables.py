@@ -126,6 +126,10 @@ def convert(col: Column, raw: str) -> object:
     if dt.base == "string" and dt.format and not re.fullmatch(dt.format, raw):
         raise ValueError(_format_error(raw, dt.format))
     value = BASES[dt.base](raw, dt)
+    if dt.minimum is None and dt.maximum is None:
+        return value
+    if not isinstance(value, int | Decimal):  # bounds are Decimals: only numbers compare with them
+        raise ValueError(f"{raw!r}: bounds on a column of type {dt.base}")
     if dt.minimum is not None and value < dt.minimum:
         raise ValueError(f"{raw!r} is less than the minimum {dt.minimum}")
     if dt.maximum is not None and value > dt.maximum:

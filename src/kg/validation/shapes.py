@@ -24,6 +24,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import OWL, RDFS, SH
+from rdflib.term import Node
 
 from ..namespaces import SHAPES_IRI
 
@@ -169,7 +170,7 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _drop(g: Graph, node: object) -> None:
+def _drop(g: Graph, node: Node) -> None:
     """Remove ``node``'s triples and, recursively, those of the blank nodes it alone leads to."""
     for _, _, o in list(g.triples((node, None, None))):
         g.remove((node, None, o))
