@@ -11,12 +11,13 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from markupsafe import Markup
 
-from ..query import term_to_tuple
+from ..query import SavedQuery, term_to_tuple
 from . import charts
 from .common import execute, local_path
 from .context import context
@@ -70,7 +71,7 @@ class View:
     """One overview: its picture, the saved query it is drawn from, and where to get the numbers."""
 
     id: str
-    query: object  # SavedQuery
+    query: SavedQuery
     title: str
     intro: str
     svg: Markup
@@ -148,7 +149,9 @@ QUERY_OF = {
 }
 
 
-def _view(request: Request, vid: str, lang: str, answer: Answer, svg: Markup, extra=None) -> View:
+def _view(
+    request: Request, vid: str, lang: str, answer: Answer, svg: Markup, extra: list[dict[str, object]] | None = None
+) -> View:
     title, intro = TEXT[vid][lang]
     return View(vid, context(request).registry[QUERY_OF[vid]], title, intro, svg, answer, extra or [])
 
@@ -190,31 +193,42 @@ async def resources_view(request: Request, lang: str, cid: str = "chart-resource
     return _view(request, "resources", lang, answer, svg)
 
 
+@dataclass
+class _AreaSums:
+    """One policy area's sums over the budget rows: its first row, initial, new and supplementary amounts."""
+
+    row: dict[str, str | None]
+    initial: float = 0.0
+    new: float = 0.0
+    supp: float = 0.0
+    n_new: int = 0
+
+
 def budget_areas(request: Request, answer: Answer, lang: str) -> list[charts.BudgetArea]:
     """One BudgetArea per policy area, in the answer's order."""
-    areas: dict[str, dict[str, object]] = {}
+    areas: dict[str, _AreaSums] = {}
     for r in answer.rows:
-        a = areas.setdefault(r["area"] or "", {"row": r, "initial": 0.0, "new": 0.0, "supp": 0.0, "n_new": 0})
+        a = areas.setdefault(r["area"] or "", _AreaSums(r))
         amount = float(r["total"] or 0)
         if r["kind"] == "supplementary":
-            a["supp"] += amount
+            a.supp += amount
         elif r["isNew"] == "true":
-            a["new"] += amount
-            a["n_new"] += int(r["programs"] or 0)
+            a.new += amount
+            a.n_new += int(r["programs"] or 0)
         else:
-            a["initial"] += amount
+            a.initial += amount
     out = []
     for iri, a in areas.items():
-        row = a["row"]
+        row = a.row
         out.append(
             charts.BudgetArea(
                 key=iri.rsplit("/", 1)[-1],
                 label=f"{row['notation']} {_pick(row, 'areaJa', 'areaEn', lang)}",
                 href=_href(request, iri),
-                initial=a["initial"],
-                initial_new=a["new"],
-                supplementary=a["supp"],
-                programs_new=a["n_new"],
+                initial=a.initial,
+                initial_new=a.new,
+                supplementary=a.supp,
+                programs_new=a.n_new,
             )
         )
     return out
@@ -318,9 +332,9 @@ async def timeline_view(request: Request, lang: str, cid: str = "chart-timeline"
     return _view(request, "timeline", lang, answer, svg)
 
 
-def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[str, object]]:
+def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[str, Any]]:
     """Measures 2-1 … 2-10 in order, each with its listings (program, mark) and counts per mark."""
-    measures: dict[str, dict[str, object]] = {}
+    measures: dict[str, dict[str, Any]] = {}  # what the page's template reads, by name
     for r in answer.rows:
         m = measures.setdefault(
             r["measure"] or "",
@@ -484,9 +498,9 @@ async def municipality_picture(request: Request, iri: str, lang: str) -> dict[st
     }
 
 
-def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, object]]:
+def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, Any]]:
     """Nested measures → programs of one plan (top level: measures whose parent is not in the plan)."""
-    nodes: dict[str, dict[str, object]] = {}
+    nodes: dict[str, dict[str, Any]] = {}  # what the page's template reads, by name
     for r in answer.rows:
         node = nodes.setdefault(
             r["measure"] or "",
@@ -509,8 +523,8 @@ def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, 
                     "mark": r["relisted"] or "",
                 }
             )
-    top = []
-    children = defaultdict(list)
+    top: list[dict[str, Any]] = []
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for node in nodes.values():
         (children[node["parent"]] if node["parent"] in nodes else top).append(node)
     for node in nodes.values():
