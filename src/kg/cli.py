@@ -14,13 +14,18 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from .query import QueryResult
 
 app = typer.Typer(
     add_completion=False,
@@ -54,9 +59,10 @@ def main() -> None:
         err.print("aborted")
         code = 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 70
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()  # a usage error (bad option, unknown command): exit 2, as click itself does
-            sys.exit(exc.exit_code)
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()  # a usage error (bad option, unknown command): exit 2, as click itself does
+            sys.exit(exit_code)
         if _debug["on"] or os.environ.get("KG_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -105,8 +111,8 @@ def build(
     counts = manifest["triples"]
     err.print(
         f"built {target}/ in {time.perf_counter() - start:.1f} s — version {manifest['version']}, triples: {counts}"
-    )  # type: ignore[index]
-    for name in sorted(manifest["files"]):  # type: ignore[arg-type]
+    )
+    for name in sorted(manifest["files"]):
         err.print(f"  {target / name}")
 
 
@@ -142,7 +148,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
-def _load_shapes(settings: Settings, shapes: Path | None, cap: int) -> object:
+def _load_shapes(settings: Settings, shapes: Path | None, cap: int) -> Graph:
     """Return the shapes graph: the file given (unusable: exit 2), else the configured or packaged one."""
     from rdflib import Graph
 
@@ -307,13 +313,26 @@ def query(
     format: Annotated[ResultFormat, typer.Option("--format", help="Output format.")] = ResultFormat.table,
     dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
 ) -> None:
-    """Run SPARQL on the built graph (ontology + data + inferred) and print the results."""
-    import pyoxigraph as ox
+    """Run SPARQL on the built graph (ontology + data + inferred) and print the results.
 
-    from .query import ParameterError, QueryDefinitionError, StoreError, load_saved_queries, open_store, run_query
+    The query goes through the server's query service and rules (read-only, no SERVICE, the row
+    limit KG_MAX_ROWS, the same serializers), run in this process: no worker processes.
+    """
+    import asyncio
+
+    from .query import (
+        ParameterError,
+        QueryDefinitionError,
+        QueryError,
+        QuerySyntaxError,
+        StoreError,
+        load_saved_queries,
+        term_to_tuple,
+    )
 
     settings = _settings(dist_dir=dist)
-    bindings = {}
+    bindings: dict[str, tuple] = {}
+    kind = "sparql"  # anyone's text, as on /sparql
     if saved:
         try:
             registry = load_saved_queries(settings.queries_dir)
@@ -324,8 +343,9 @@ def query(
             err.print(f"[red]no saved query {saved!r}[/red]; known: {', '.join(registry)}")
             raise typer.Exit(2)
         text = registry[saved].text
+        kind = "saved"
         try:
-            bindings = registry[saved].bindings(_param_dict(param or []))
+            bindings = {k: term_to_tuple(v) for k, v in registry[saved].bindings(_param_dict(param or [])).items()}
         except ParameterError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -340,36 +360,61 @@ def query(
     else:
         err.print("[red]give a query file, - or --saved NAME[/red]")
         raise typer.Exit(2)
+    # graphs as Turtle; solutions in the asked format (the table is drawn from JSON); ASK as JSON
+    accept = ["text/turtle", _RESULT_MEDIA[format.value], _RESULT_MEDIA["json"]]
     try:
-        store = open_store(settings.dist_dir)
-        result = run_query(store, text, bindings)
+        result: QueryResult = asyncio.run(_answer(settings, text, accept, bindings, kind))
     except StoreError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    except SyntaxError as exc:
+    except QuerySyntaxError as exc:
         err.print(f"[red]SPARQL syntax error:[/red] {exc}")
         raise typer.Exit(2) from None
-    if isinstance(result, bool):
-        sys.stdout.write(json.dumps({"boolean": result}) + "\n" if format != ResultFormat.table else f"{result}\n")
+    except QueryError as exc:
+        err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if result.truncated:
+        err.print(f"[yellow]result cut at the row limit of {settings.max_rows} (KG_MAX_ROWS)[/yellow]")
+    if result.form == "ask":
+        answer = bool(json.loads(result.body)["boolean"])
+        sys.stdout.write(json.dumps({"boolean": answer}) + "\n" if format != ResultFormat.table else f"{answer}\n")
         return
-    if isinstance(result, ox.QuerySolutions):
-        if format == ResultFormat.table:
-            _print_table(result)
-            return
-        fmt = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}[
-            format.value
-        ]
-        sys.stdout.write(result.serialize(format=fmt).decode("utf-8"))
+    if result.form == "select" and format == ResultFormat.table:
+        _print_table(json.loads(result.body))
         return
-    sys.stdout.write(result.serialize(format=ox.RdfFormat.TURTLE).decode("utf-8"))
+    sys.stdout.write(result.body.decode("utf-8"))
 
 
-def _print_table(solutions: object) -> None:
-    variables = [v.value for v in solutions.variables]  # type: ignore[attr-defined]
+_RESULT_MEDIA = {
+    "table": "application/sparql-results+json",
+    "json": "application/sparql-results+json",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+
+
+async def _answer(
+    settings: Settings, text: str, accept: list[str], bindings: dict[str, tuple], kind: str
+) -> QueryResult:
+    """Answer one query through the query service (in this process), as the server would."""
+    from .query import QueryRequest, QueryService, check_read_only, read_manifest
+
+    service = QueryService(settings, str(read_manifest(settings.dist_dir)["version"]), in_process=True)
+    try:
+        await service.start()
+        request = QueryRequest(query=text, accept=accept, bindings=bindings, max_rows=settings.max_rows)
+        return await service.run(request, kind, client="cli", check=check_read_only)
+    finally:
+        await service.close()
+
+
+def _print_table(doc: dict[str, Any]) -> None:
+    """Print SPARQL JSON results as a table: each term's value (an IRI, a literal's text, a blank node's id)."""
+    variables: list[str] = doc["head"]["vars"]
     table = Table(*variables, show_lines=False)
     count = 0
-    for row in solutions:  # type: ignore[attr-defined]
-        table.add_row(*("" if row[v] is None else getattr(row[v], "value", str(row[v])) for v in variables))
+    for row in doc["results"]["bindings"]:
+        table.add_row(*(row[v]["value"] if v in row else "" for v in variables))
         count += 1
     Console(width=200).print(table)
     err.print(f"{count} row(s)")
@@ -378,6 +423,8 @@ def _print_table(solutions: object) -> None:
 @app.command()
 def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None) -> None:
     """Print the number of instances of each class (asserted and inferred)."""
+    import pyoxigraph as ox
+
     from .query import StoreError, open_store, run_query
 
     settings = _settings(dist_dir=dist)
@@ -388,7 +435,9 @@ def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (
         raise typer.Exit(2) from None
     q = "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class ORDER BY DESC(?n) ?class"
     table = Table("class", "instances")
-    for row in run_query(store, q):
+    answer = run_query(store, q)
+    assert isinstance(answer, ox.QuerySolutions)  # a SELECT
+    for row in answer:
         table.add_row(row["class"].value, row["n"].value)
     Console(width=200).print(table)
 
@@ -428,7 +477,7 @@ def publish(
 
     settings = _settings(dist_dir=dist)
     try:
-        sent = put_graphs(settings.dist_dir, to, (user, password) if user else None)
+        sent = put_graphs(settings.dist_dir, to, (user, password or "") if user else None)
     except (RuntimeError, OSError) as exc:
         err.print(f"[red]publish failed:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE) from None

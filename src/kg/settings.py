@@ -7,8 +7,10 @@ Values come from environment variables ``KG_<NAME>`` and may be overridden by CL
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .namespaces import DEFAULT_BASE
 from .resources import resource_dir
@@ -81,7 +83,8 @@ class Settings:
 
     def with_overrides(self, **values: object) -> Settings:
         """Return a copy with the given non-None values replaced."""
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        changes: dict[str, Any] = {k: v for k, v in values.items() if v is not None}  # replace() checks the names
+        return replace(self, **changes)
 
 
 def setting_names() -> list[str]:
@@ -102,23 +105,27 @@ def setting_docs() -> list[tuple[str, str, str]]:
     return out
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Return settings from ``KG_*`` environment variables over the defaults.
 
     Raises ValueError naming the variable when a value has the wrong type.
     """
-    env = os.environ if env is None else env
-    values: dict[str, object] = {}
+    source: Mapping[str, str] = os.environ if env is None else env
+    values: dict[str, Any] = {}  # field name → value of the field's type (Settings checks the names)
     for f in fields(Settings):
-        raw = env.get(f"KG_{f.name.upper()}")
+        raw = source.get(f"KG_{f.name.upper()}")
         if raw is None or raw == "":
             continue
-        kind = type(f.default)
+        default = f.default
+        kind: type[Path | int | float | str] = (
+            Path if isinstance(default, Path) else int if isinstance(default, int) else
+            float if isinstance(default, float) else str
+        )
         try:
-            values[f.name] = Path(raw) if isinstance(f.default, Path) else kind(raw)
+            values[f.name] = kind(raw)
         except ValueError as exc:
             raise ValueError(f"KG_{f.name.upper()}={raw!r}: expected {kind.__name__}") from exc
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)
     if not settings.base_iri.endswith("/"):
         raise ValueError("KG_BASE_IRI must end with '/'")
     return settings

@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -22,7 +23,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, TIME, VOID, XSD
 
 from .. import FIRST_RELEASE_DATE, RELEASE_DATE, __version__
-from ..dist import MANIFEST
+from ..dist import MANIFEST, DumpFile, Manifest
 from ..namespaces import (
     CC_BY,
     DATASET_IRI,
@@ -151,7 +152,12 @@ def _ox_term(x: object, base: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 def _ox_triples(g: Graph, base: str) -> list[ox.Triple]:
     """Return the triples of ``g`` as pyoxigraph triples, IRIs moved to ``base``, in sorted order."""
-    triples = {ox.Triple(_ox_term(s, base), _ox_term(p, base), _ox_term(o, base)) for s, p, o in g}  # type: ignore[arg-type]
+    triples = set()
+    for s, p, o in g:
+        subject, predicate = _ox_term(s, base), _ox_term(p, base)
+        if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
+            raise BuildError(f"cannot write {s!r} {p!r}: a literal as subject or a predicate that is no IRI")
+        triples.add(ox.Triple(subject, predicate, _ox_term(o, base)))
     return sorted(triples, key=str)
 
 
@@ -160,8 +166,9 @@ def _prefixes(base: str, instances: bool = True) -> dict[str, str]:
     return {p: rebase(str(ns), base) for p, ns in PREFIXES.items() if instances or p != "id"}
 
 
-def _with_sorted_prefixes(text: bytes) -> bytes:
+def _with_sorted_prefixes(text: bytes | None) -> bytes:
     """Put the @prefix lines of an oxigraph Turtle / TriG serialization in sorted order."""
+    assert text is not None  # ox.serialize returns the bytes when given no output file
     lines = text.split(b"\n")
     head = sorted(line for line in lines if line.startswith(b"@prefix "))
     body = [line for line in lines if not line.startswith(b"@prefix ")]
@@ -194,17 +201,19 @@ def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, obje
             return {"@value": o.value}
         return {"@value": o.value, "@type": compact(o.datatype.value)}
 
-    nodes: list[dict[str, object]] = []
+    nodes: list[dict[str, Any]] = []  # JSON-LD node objects: "@id" a string, every other key a list
     current = None
     for t in triples:
-        if t.subject != current:
-            current = t.subject
-            nodes.append({"@id": node_id(t.subject)})  # type: ignore[arg-type]
+        subject, obj = t.subject, t.object
+        assert not isinstance(subject, ox.Triple) and not isinstance(obj, ox.Triple)  # no RDF-star in dumps
+        if subject != current:
+            current = subject
+            nodes.append({"@id": node_id(subject)})
         node = nodes[-1]
-        if t.predicate.value == str(RDF.type) and isinstance(t.object, ox.NamedNode):
-            node.setdefault("@type", []).append(compact(t.object.value))  # type: ignore[union-attr]
+        if t.predicate.value == str(RDF.type) and isinstance(obj, ox.NamedNode):
+            node.setdefault("@type", []).append(compact(obj.value))
         else:
-            node.setdefault(compact(t.predicate.value), []).append(value(t.object))  # type: ignore[arg-type, union-attr]
+            node.setdefault(compact(t.predicate.value), []).append(value(obj))
     return {"@context": context, "@graph": nodes}
 
 
@@ -241,7 +250,7 @@ def write_tables_zip(data_dir: Path, target: Path) -> None:
             zf.writestr(info, (data_dir / name).read_bytes())
 
 
-def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, object]:
+def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> Manifest:
     """Write all dump files into the (empty) folder ``out``; return the manifest.
 
     Turtle, TriG and N-Triples are written by pyoxigraph from sorted triples (fast at millions of
@@ -255,6 +264,7 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
         _with_sorted_prefixes(ox.serialize(asserted, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
     )
     nt = ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES)
+    assert nt is not None  # returned when given no output file
     nt_lines = sorted(line for line in nt.split(b"\n") if line.strip())
     (out / "kg.nt").write_bytes(b"\n".join(nt_lines) + b"\n")
     context = _prefixes(base)  # the JSON-LD context: our prefixes, id: included
@@ -277,7 +287,7 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     )
     write_tables_zip(settings.data_dir, out / "tables.zip")
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
-    files = {}
+    files: dict[str, DumpFile] = {}
     for name, (media, _desc) in DUMP_FILES.items():
         raw = (out / name).read_bytes()
         files[name] = {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "media_type": media}
@@ -286,7 +296,7 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> dict[str, obje
     (out / "void.ttl").write_text(void.serialize(format="turtle"), encoding="utf-8")
     raw = (out / "void.ttl").read_bytes()
     files["void.ttl"] = {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "media_type": "text/turtle"}
-    manifest = {
+    manifest: Manifest = {
         "version": version,
         "software": __version__,
         "base_iri": base,
@@ -360,7 +370,7 @@ def _rights(g: Graph) -> tuple[URIRef, URIRef]:
 
 
 def void_graph(
-    settings: Settings, counts: dict[str, int], files: dict[str, dict[str, object]], version: str, data: Graph
+    settings: Settings, counts: dict[str, int], files: dict[str, DumpFile], version: str, data: Graph
 ) -> Graph:
     """Return the VoID + DCAT description of the dataset (IRIs only, no blank nodes).
 
@@ -501,7 +511,7 @@ def build(
     reason: bool = True,
     validate: bool = True,
     graphs: Graphs | None = None,
-) -> tuple[dict[str, object], Report | None]:
+) -> tuple[Manifest, Report | None]:
     """Build the graph and write the dumps atomically to ``out`` (default ``settings.dist_dir``).
 
     ``graphs``, when given, is what ``assemble(settings, reason)`` returned already (it is not

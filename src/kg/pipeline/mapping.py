@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, TIME, XSD
+from rdflib.term import Identifier
 
 from ..dates import fiscal_year_bounds, law_number_year
 from ..namespaces import EGOV_LAW, ESTAT_SAC, KGO, SCHEMA, entity
@@ -138,7 +139,10 @@ class MappingContext:
 
     def links(self, s: URIRef, p: URIRef, targets: object, to: Callable[[object], URIRef]) -> None:
         """Add ``s p to(t)`` for every key in the list ``targets`` (a many-valued column)."""
-        for t in targets or []:  # type: ignore[attr-defined]
+        if not targets:
+            return
+        assert isinstance(targets, list), "a many-valued column reads as a list"
+        for t in targets:
             self.g.add((s, p, to(t)))
 
     def agent(self, key: object) -> URIRef:
@@ -229,7 +233,7 @@ def local_government(m: MappingContext, s: URIRef, r: Row) -> None:
     m.add(s, KGO.localGovernmentCode, r["code6"])
     m.add(s, KGO.standardAreaCode, r["code5"])
     m.g.add((s, KGO.statisticalArea, URIRef(f"{ESTAT_SAC}{r['code5']}")))
-    m.cite(s, r["source"])  # type: ignore[arg-type]
+    m.cite(s, r.citations("source"))
 
 
 @maps("prefectures")
@@ -261,7 +265,7 @@ def map_legal_bases(m: MappingContext) -> None:
         if r.get("law_number_ja"):  # the year of promulgation follows from the number (its day does not)
             m.add(s, KGO.lawNumber, r["law_number_ja"], lang="ja")
             m.add(s, KGO.promulgationYear, str(law_number_year(str(r["law_number_ja"]))), dtype=XSD.gYear)
-            m.cite_fact(s, KGO.lawNumberCitation, "law-number", r.get("law_number_source") or [])  # type: ignore[arg-type]
+            m.cite_fact(s, KGO.lawNumberCitation, "law-number", r.citations("law_number_source"))
         if r.get("egov_id"):
             m.add(s, KGO.eGovLawId, r["egov_id"])
             m.g.add((s, RDFS.seeAlso, URIRef(f"{EGOV_LAW}{r['egov_id']}")))
@@ -274,7 +278,7 @@ def map_legal_bases(m: MappingContext) -> None:
             m.g.add((s, KGO.partOfAct, law(r["parent"])))
         m.add(s, KGO.articleNumber, r.get("article"), dtype=XSD.integer)
         m.add(s, KGO.paragraphNumber, r.get("paragraph"), dtype=XSD.integer)
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 @maps("concepts")
@@ -299,7 +303,7 @@ def map_concepts(m: MappingContext) -> None:
         m.g.add((s, SKOS.inScheme, scheme))
         m.g.add((s, SKOS.topConceptOf, scheme))
         if r.get("source"):
-            m.cite(s, r["source"])  # type: ignore[arg-type]
+            m.cite(s, r.citations("source"))
 
 
 @maps("organizations")
@@ -311,7 +315,7 @@ def map_organizations(m: MappingContext) -> None:
         m.describe(s, r)
         if r.get("parent"):
             m.g.add((s, KGO.subOrganizationOf, m.agent(r["parent"])))
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 @maps("contacts")
@@ -334,9 +338,9 @@ def map_basic_concepts(m: MappingContext) -> None:
         m.links(s, KGO.approvedBy, r.get("approved_by"), m.agent)
         m.add(s, KGO.approverNote, r.get("approver_note_ja"), lang="ja")
         m.links(s, KGO.viewpoint, r.get("viewpoints"), m.concept)
-        for c in [m.agent(x) for x in r.get("contact", [])] + contacts:  # type: ignore[union-attr]
+        for c in [m.agent(x) for x in r.many("contact")] + contacts:
             m.g.add((s, KGO.contactPoint, c))
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 @maps("regional_resources")
@@ -349,7 +353,7 @@ def map_regional_resources(m: MappingContext) -> None:
         m.g.add((s, KGO.designatedIn, entity("basic-concept", str(r["basic_concept"]))))
         m.links(s, KGO.area, r["municipalities"], municipality)
         m.add(s, KGO.note, r.get("note"), lang="en")
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 @maps("plans")
@@ -370,8 +374,8 @@ def map_plans(m: MappingContext) -> None:
         if start and end:
             m.add(s, KGO.fiscalYearStart, str(start), dtype=XSD.gYear)
             m.add(s, KGO.fiscalYearEnd, str(end), dtype=XSD.gYear)
-            m.g.add((s, KGO.period, m.period(int(start), int(end))))  # type: ignore[arg-type]
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+            m.g.add((s, KGO.period, m.period(int(str(start)), int(str(end)))))
+        m.cite(s, r.citations("source"))
 
 
 @maps("measures")
@@ -386,7 +390,7 @@ def map_measures(m: MappingContext) -> None:
             m.g.add((s, KGO.parentMeasure, entity("measure", str(r["parent"]))))
         m.add(s, SKOS.notation, r.get("notation"))
         m.add(s, KGO.position, r["order"], dtype=XSD.integer)
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 @maps("programs")
@@ -400,7 +404,7 @@ def map_programs(m: MappingContext) -> None:
         m.links(s, KGO.implementedBy, r.get("implementer"), m.agent)
         m.links(s, KGO.legalBasis, r.get("legal_basis"), law)
         m.links(s, KGO.topic, r.get("topics"), m.concept)
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 @maps("program_measures")
@@ -415,7 +419,7 @@ def map_program_measures(m: MappingContext) -> None:
         m.g.add((listing, KGO.listedUnder, measure))
         m.add(listing, KGO.position, r["order"], dtype=XSD.integer)
         m.add(listing, KGO.relisted, r.get("relisted"), lang="ja")
-        m.cite(listing, r["source"])  # type: ignore[arg-type]
+        m.cite(listing, r.citations("source"))
 
 
 @maps("budgets")
@@ -424,7 +428,7 @@ def map_budgets(m: MappingContext) -> None:
     for r in m.records.rows("budgets"):
         s = entity("budget", str(r["id"]))
         ja, en = names[str(r["program"])]
-        fy = int(r["fiscal_year"])  # type: ignore[arg-type]
+        fy = int(str(r["fiscal_year"]))
         kind = "補正予算" if r["budget_kind"] == "supplementary" else "予算"
         m.g.add((s, RDF.type, KGO.BudgetAllocation))
         m.labels(s, f"{ja}（{fy}年度{kind}）", f"{en} (FY{fy} {r['budget_kind']} budget)")
@@ -441,13 +445,13 @@ def map_budgets(m: MappingContext) -> None:
         m.add(s, KGO.agencyGrantAmount, r.get("agency_grant_yen"), dtype=XSD.decimal)
         m.add(s, KGO.agencyGrantAsWritten, r.get("agency_grant_as_written"), lang="ja")
         m.add(s, KGO.note, r.get("note_en"), lang="en")
-        m.cite(s, r["source"])  # type: ignore[arg-type]
+        m.cite(s, r.citations("source"))
 
 
 def add_search_keys(g: Graph) -> None:
     """Give every labelled entity a ``kgo:searchKey``: its labels and alternative labels (kana
     readings, short names) folded for matching."""
-    for s in sorted(set(g.subjects(RDFS.label))):
+    for s in sorted({s for s in g.subjects(RDFS.label) if isinstance(s, Identifier)}):
         names = [*g.objects(s, RDFS.label), *g.objects(s, SKOS.altLabel)]
         keys = sorted({match_key(str(label)) for label in names})
         g.add((s, KGO.searchKey, Literal(" | ".join(keys))))

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import owlrl
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
+from rdflib.term import Node
 
 from ..namespaces import ID
 
@@ -27,7 +28,7 @@ def _worth_keeping(s: object, p: object, o: object) -> bool:
 REASONERS = ("owlrl", "reasonable")
 
 
-def _closure(ontology: Graph, data: Graph, engine: str) -> Iterable[tuple[object, object, object]]:
+def _closure(ontology: Graph, data: Graph, engine: str) -> Iterable[tuple[Node, Node, Node]]:
     """Yield the triples of the OWL RL closure of ontology + data (asserted ones included)."""
     if engine == "owlrl":
         closure = Graph()
@@ -65,5 +66,5 @@ def infer(ontology: Graph, data: Graph, engine: str = "owlrl") -> Graph:
             continue
         if t[1] == RDF.type and t[2] in restrictions:  # typing by an anonymous-style restriction class
             continue
-        inferred.add(t)  # type: ignore[arg-type]
+        inferred.add(t)
     return inferred

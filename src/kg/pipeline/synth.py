@@ -13,6 +13,7 @@ import csv
 import random
 import shutil
 from pathlib import Path
+from typing import TextIO
 
 from ..dates import check_digit
 from .table_schema import METADATA_FILE, Schema, read_schema
@@ -31,7 +32,7 @@ class _Writer:
     def __init__(self, out: Path, schema: Schema):
         self.out = out
         self.schema = schema
-        self.files: dict[str, tuple[object, csv.DictWriter]] = {}
+        self.files: dict[str, tuple[TextIO, csv.DictWriter]] = {}
 
     def row(self, table: str, **values: object) -> None:
         if table not in self.files:
@@ -45,7 +46,7 @@ class _Writer:
     def close(self) -> None:
         """Close every file; tables that got no row are written with their header only."""
         for handle, _ in self.files.values():
-            handle.close()  # type: ignore[attr-defined]
+            handle.close()
         for table in self.schema.tables:
             path = self.out / table.file
             if table.name not in self.files and not path.exists():

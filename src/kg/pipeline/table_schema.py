@@ -156,7 +156,13 @@ class _Reader:
         return titles
 
     def datatype(self, where: str, value: object) -> Datatype:
-        spec: dict[str, Any] = {"base": value} if isinstance(value, str) else dict(value or {})  # type: ignore[call-overload]
+        spec: dict[str, Any] = {}
+        if isinstance(value, str):
+            spec = {"base": value}
+        elif isinstance(value, dict):
+            spec = dict(value)
+        elif value is not None:
+            self.problem(where, f"a datatype is a name or an object, not {value!r}")
         for key in sorted(set(spec) - DATATYPE_KEYS):
             self.problem(where, f"datatype property {key!r} is not supported")
         base = spec.get("base", "string")

@@ -39,6 +39,19 @@ class Row:
         value = self.values.get(key)
         return default if value in (None, "", []) else value
 
+    def many(self, key: str) -> list[object]:
+        """The values of a many-valued column (a list; empty when the cell is)."""
+        value = self.get(key, [])
+        assert isinstance(value, list), f"{self.table}.{key} is not a many-valued column"
+        return value
+
+    def citations(self, key: str) -> list[Citation]:
+        """The citations of a citation column (empty when the cell is)."""
+        values = self.many(key)
+        citations = [c for c in values if isinstance(c, Citation)]
+        assert len(citations) == len(values), f"{self.table}.{key} is not a citation column"
+        return citations
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -126,10 +139,13 @@ def convert(col: Column, raw: str) -> object:
     if dt.base == "string" and dt.format and not re.fullmatch(dt.format, raw):
         raise ValueError(_format_error(raw, dt.format))
     value = BASES[dt.base](raw, dt)
-    if dt.minimum is not None and value < dt.minimum:  # type: ignore[operator]
-        raise ValueError(f"{raw!r} is less than the minimum {dt.minimum}")
-    if dt.maximum is not None and value > dt.maximum:  # type: ignore[operator]
-        raise ValueError(f"{raw!r} is more than the maximum {dt.maximum}")
+    if dt.minimum is not None or dt.maximum is not None:
+        if not isinstance(value, int | Decimal):  # bounds are Decimals: only numbers compare with them
+            raise ValueError(f"{raw!r}: bounds on a column of type {dt.base}")
+        if dt.minimum is not None and value < dt.minimum:
+            raise ValueError(f"{raw!r} is less than the minimum {dt.minimum}")
+        if dt.maximum is not None and value > dt.maximum:
+            raise ValueError(f"{raw!r} is more than the maximum {dt.maximum}")
     named = NAMED_DATATYPES.get(dt.id)
     return named(value) if named else value
 

@@ -9,7 +9,7 @@ from ..dist import StoreError, read_manifest
 from .execution import term_to_tuple
 from .saved import ParameterError, QueryDefinitionError, SavedQuery, load_saved_queries
 from .service import AnswerCache, QueryService, worker_summary
-from .shape import forbidden_keyword
+from .shape import check_read_only, forbidden_keyword
 from .store import ensure_store, open_store, run_query
 from .types import QueryError, QueryRefused, QueryRequest, QueryResult, QuerySyntaxError
 
@@ -25,6 +25,7 @@ __all__ = [
     "QuerySyntaxError",
     "SavedQuery",
     "StoreError",
+    "check_read_only",
     "ensure_store",
     "forbidden_keyword",
     "load_saved_queries",

@@ -14,6 +14,8 @@ import csv
 import io
 import json
 import time
+from collections.abc import Mapping
+from typing import IO, TypedDict, cast
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -69,7 +71,7 @@ RUST_FORMATS = {
 BYTES_PER_ROW_BUDGET = 4096  # an answer within the row limit rarely needs more per row
 
 
-def _choose(accept: list[str], table: dict[str, object], default: str, allowed: tuple | None = None) -> str:
+def _choose(accept: list[str], table: Mapping[str, object], default: str, allowed: tuple | None = None) -> str:
     for media in accept:
         if media == "*/*":
             return default
@@ -246,9 +248,19 @@ def count_rows(body: bytes, fmt: str) -> int:
     return body.count(b"\r\n") - 1
 
 
-def _dataset_arguments(store: ox.Store, request: QueryRequest) -> dict[str, object]:
+class _QueryArguments(TypedDict, total=False):
+    """The keyword arguments of ``Store.query`` that a request sets."""
+
+    default_graph: ox.DefaultGraph | list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
+    named_graphs: list[ox.NamedNode | ox.BlankNode] | None
+    use_default_graph_as_union: bool
+    base_iri: str
+    substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]
+
+
+def _dataset_arguments(store: ox.Store, request: QueryRequest) -> _QueryArguments:
     """Return the keyword arguments of ``Store.query`` for the request's dataset and bindings."""
-    kwargs: dict[str, object] = {}
+    kwargs: _QueryArguments = {}
     graphs = _named_graphs(store)
     outside = [g for g in request.default_graphs + request.named_graphs if g not in graphs]
     if outside:
@@ -256,8 +268,12 @@ def _dataset_arguments(store: ox.Store, request: QueryRequest) -> dict[str, obje
             f"graph(s) not in this dataset: {', '.join(outside)}; available: {', '.join(sorted(graphs))}"
         )
     if request.default_graphs or request.named_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs] or ox.DefaultGraph()
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs] or None
+        defaults: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [
+            ox.NamedNode(g) for g in request.default_graphs
+        ]
+        named: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(g) for g in request.named_graphs]
+        kwargs["default_graph"] = defaults or ox.DefaultGraph()
+        kwargs["named_graphs"] = named or None
     else:
         kwargs["use_default_graph_as_union"] = True
     if request.base_iri:
@@ -271,7 +287,8 @@ def _solutions_fast(answer: ox.QuerySolutions, fmt: str, limit: int) -> tuple[by
     """Serialize all solutions in Rust; None when they are more than ``limit`` or over the byte budget."""
     sink = _BudgetWriter(max(1 << 20, limit * BYTES_PER_ROW_BUDGET))
     try:
-        answer.serialize(sink, format=RUST_FORMATS[fmt])
+        # the stub asks for IO[bytes]; pyoxigraph calls only write() and flush(), which the sink has
+        answer.serialize(cast(IO[bytes], sink), format=RUST_FORMATS[fmt])
     except _OverBudget:
         return None
     body = b"".join(sink.parts)
@@ -305,7 +322,9 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
             body, rows = fast
             truncated = False
         else:  # more than the limit: run again and cut (the deadline covers both runs)
-            body, rows, truncated = _solutions_cut(store.query(request.query, **kwargs), fmt, limit)
+            again = store.query(request.query, **kwargs)
+            assert isinstance(again, ox.QuerySolutions)  # the same query: the same form
+            body, rows, truncated = _solutions_cut(again, fmt, limit)
         return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
     if isinstance(answer, ox.QueryBoolean):
         fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ASK_FORMATS)]
@@ -313,18 +332,20 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
             "ask", CANONICAL[fmt], serialize_boolean(bool(answer), fmt), 1, False, time.perf_counter() - start
         )
     media = _choose([GRAPH_EQUIVALENTS.get(m, m) for m in request.accept], GRAPH_TYPES, "text/turtle")
-    triples = []
+    triples: list[ox.Triple] = []
     truncated = False
     for triple in answer:
         if len(triples) == limit:
             truncated = True
             break
         triples.append(triple)
-    fmt = GRAPH_TYPES[media]
+    syntax = GRAPH_TYPES[media]
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-    prefixes = {p: str(ns) for p, ns in PREFIXES.items()} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
-    if fmt == ox.RdfFormat.TRIG:
-        body = ox.serialize(quads, format=fmt, prefixes=prefixes)
+    prefixes = (
+        {p: str(ns) for p, ns in PREFIXES.items()} if syntax in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+    )
+    if syntax == ox.RdfFormat.TRIG:
+        graph_body = ox.serialize(quads, format=syntax, prefixes=prefixes)
     else:
-        body = ox.serialize(triples, format=fmt, prefixes=prefixes)
-    return QueryResult("graph", media, body or b"", len(triples), truncated, time.perf_counter() - start)
+        graph_body = ox.serialize(triples, format=syntax, prefixes=prefixes)
+    return QueryResult("graph", media, graph_body or b"", len(triples), truncated, time.perf_counter() - start)

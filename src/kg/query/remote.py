@@ -179,16 +179,16 @@ class RemoteEngine:
             )
         triples = list(ox.parse(r.content, format=ox.RdfFormat.TURTLE))
         chosen = _choose([GRAPH_EQUIVALENTS.get(m, m) for m in request.accept], GRAPH_TYPES, "text/turtle")
-        fmt = GRAPH_TYPES[chosen]
+        syntax = GRAPH_TYPES[chosen]
         truncated = len(triples) > limit
-        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in triples[:limit]]
-        if fmt == ox.RdfFormat.TRIG:
+        kept = [ox.Triple(q.subject, q.predicate, q.object) for q in triples[:limit]]
+        if syntax == ox.RdfFormat.TRIG:
             body = ox.serialize(
-                [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples], format=fmt
+                [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in kept], format=syntax
             )
         else:
-            body = ox.serialize(triples, format=fmt)
-        return QueryResult("graph", chosen, body or b"", len(triples), truncated, time.perf_counter() - start)
+            body = ox.serialize(kept, format=syntax)
+        return QueryResult("graph", chosen, body or b"", len(kept), truncated, time.perf_counter() - start)
 
 
 __all__ = ["RemoteEngine", "bind_by_rewriting", "NotAcceptable"]

@@ -18,6 +18,8 @@ It decides where a query runs and holds the one answer cache:
   else's short queries need; a shape that ran into the time limit goes to the limit lane, so
   queries that will be stopped anyway cannot hold the long lane for the whole limit either.
 - with ``KG_BACKEND`` every query goes to the remote store.
+- ``in_process`` (the command line, which answers one query and can be interrupted): no worker
+  processes; every query runs inline on the embedded store, under the same rules otherwise.
 
 Answers are serialized bytes (``QueryResult``). The cache is bounded in bytes and keyed by
 dataset version, query, media types, dataset parameters, bindings and row limit.
@@ -35,6 +37,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
 
 from ..settings import Settings
 from . import execution
@@ -48,6 +53,9 @@ from .types import (
     TooManyQueries,
 )
 from .workers import Rerouted, WorkerPool
+
+if TYPE_CHECKING:
+    from .remote import RemoteEngine
 
 KINDS = ("sparql", "saved", "lookup")  # whose query it is: anyone's text, a saved query, an entity page
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
@@ -111,20 +119,21 @@ LIMIT_SHARE = 0.9  # stopped after running this share of the time limit: its sha
 class QueryService:
     """Runs queries with the configured limits, wherever they should run, and caches answers."""
 
-    def __init__(self, settings: Settings, version: str):
+    def __init__(self, settings: Settings, version: str, in_process: bool = False):
         self.settings = settings
         self.version = version
+        self.in_process = in_process  # no worker processes: every query runs inline (kg query)
         self.cache = AnswerCache(settings.cache_mb * 2**20)
         self.running: dict[str, int] = {}  # client address → queries running or waiting
         self.counters = Counters()
-        self.store = None
+        self.store: ox.Store | None = None
         self.pool: WorkerPool | None = None
         self.long_pool: WorkerPool | None = None
         self.limit_pool: WorkerPool | None = None
         self.long_shapes: OrderedDict[str, None] = OrderedDict()
         self.limit_shapes: OrderedDict[str, None] = OrderedDict()
         self.entity_inline = False  # entity pages run inline (the store's degrees are small)
-        self.remote = None
+        self.remote: RemoteEngine | None = None
         self.lookup_threads = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="kg-lookup")
         self.saved_threads = ThreadPoolExecutor(
             SAVED_THREADS, thread_name_prefix="kg-saved", initializer=_lower_priority, initargs=(SAVED_NICE,)
@@ -138,8 +147,8 @@ class QueryService:
         if settings.backend:
             from .remote import RemoteEngine
 
-            self.remote = RemoteEngine(settings.backend)
-            await self.remote.start()
+            remote = self.remote = RemoteEngine(settings.backend)
+            await remote.start()
             return
         from .store import ensure_store, open_store
 
@@ -147,6 +156,8 @@ class QueryService:
         if store_dir is not None:  # check or rebuild the on-disk store once, before workers open it
             await asyncio.to_thread(ensure_store, settings.dist_dir, store_dir)
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, store_dir)
+        if self.in_process:
+            return
         self.lookup_patterns, self.entity_inline = await asyncio.to_thread(self._inline_limits)
         memory = settings.worker_memory_mb * 2**20
         # Ad-hoc queries run below the server's priority (pages, lookups, saved queries), long ones lowest.
@@ -162,10 +173,11 @@ class QueryService:
         await asyncio.gather(self.pool.start(), self.long_pool.start(), self.limit_pool.start())
 
     def _largest_degree(self, variable: str) -> int:
-        answer = self.store.query(  # type: ignore[union-attr]
+        answer = self._embedded().query(
             f"SELECT (MAX(?n) AS ?most) WHERE {{ SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY ?{variable} }}",
             use_default_graph_as_union=True,
         )
+        assert isinstance(answer, ox.QuerySolutions)  # a SELECT
         most = next(iter(answer))["most"]
         return max(1, int(most.value)) if most is not None else 1
 
@@ -187,6 +199,12 @@ class QueryService:
         self.lookup_threads.shutdown(wait=False, cancel_futures=True)
         self.saved_threads.shutdown(wait=False, cancel_futures=True)
 
+    def _embedded(self) -> ox.Store:
+        """The embedded store, once ``start`` has opened it."""
+        if self.store is None:
+            raise EngineUnavailable("the query engine is not running")
+        return self.store
+
     def pools(self) -> list[WorkerPool]:
         return [p for p in (self.pool, self.long_pool, self.limit_pool) if p is not None]
 
@@ -200,6 +218,8 @@ class QueryService:
             raise ValueError(f"unknown kind of query {kind!r}: expected one of {', '.join(KINDS)}")
         if self.remote is not None:
             return "remote", ""
+        if self.in_process:
+            return "inline", ""
         if kind == "lookup":
             return ("inline" if self.entity_inline else "thread"), ""
         if kind == "saved":
@@ -254,7 +274,7 @@ class QueryService:
 
     def _run_inline(self, request: QueryRequest) -> QueryResult:
         try:
-            result = execution.execute(self.store, request)  # type: ignore[arg-type]
+            result = execution.execute(self._embedded(), request)
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
         result.where = "inline"
@@ -277,8 +297,9 @@ class QueryService:
         running[client] = running.get(client, 0) + 1
         try:
             if where == "remote":
+                assert self.remote is not None  # placed remote only when there is a remote backend
                 self.counters.remote += 1
-                result = await self.remote.execute(request, settings.query_timeout)  # type: ignore[union-attr]
+                result = await self.remote.execute(request, settings.query_timeout)
                 result.where = "remote"
                 return result
             if where == "thread":
@@ -301,9 +322,10 @@ class QueryService:
         settings = self.settings
         start = time.monotonic()
         loop = asyncio.get_running_loop()
-        pools = {"worker": self.pool, "long": self.long_pool, "limit": self.limit_pool}
-        if None in pools.values():
+        pool, long_pool, limit_pool = self.pool, self.long_pool, self.limit_pool
+        if pool is None or long_pool is None or limit_pool is None:
             raise EngineUnavailable("the query engine is not running")
+        pools = {"worker": pool, "long": long_pool, "limit": limit_pool}
         for lane in LANES[LANES.index(where) :]:
             mark: asyncio.TimerHandle | None = None
 
@@ -318,14 +340,14 @@ class QueryService:
             setattr(self.counters, lane, getattr(self.counters, lane) + 1)
             remaining = settings.query_timeout - (time.monotonic() - start)
             # a long query may be the guest of an idle short-lane worker, leaving one free for short ones
-            guest = lane == "long" and self.pool.size > 1  # type: ignore[union-attr]
+            guest = lane == "long" and pool.size > 1
             try:
                 result = None
                 if guest:
                     with contextlib.suppress(Rerouted):  # no short-lane worker to spare: the lane's own queue
-                        result = await self.pool.execute(request, remaining, spare=1)  # type: ignore[union-attr]
+                        result = await pool.execute(request, remaining, spare=1)
                 if result is None:
-                    result = await pools[lane].execute(request, remaining, admit=admit)  # type: ignore[union-attr]
+                    result = await pools[lane].execute(request, remaining, admit=admit)
             except Rerouted:
                 setattr(self.counters, lane, getattr(self.counters, lane) - 1)
                 continue
@@ -345,7 +367,7 @@ class QueryService:
         """Run on the embedded store in one of ``threads``."""
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(threads, execution.execute, self.store, request)
+            result = await loop.run_in_executor(threads, execution.execute, self._embedded(), request)
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
         result.where = "thread"

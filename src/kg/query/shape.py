@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from .types import QueryRefused
+
 FORBIDDEN_KEYWORDS = ("SERVICE",)
 _LEXICAL_NOISE = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
@@ -35,6 +37,28 @@ def forbidden_keyword(query: str) -> str | None:
         if re.search(rf"(?<![\w:?$\-]){word}(?![\w:\-])", code, re.I):
             return word
     return None
+
+
+_UPDATE_RE = re.compile(
+    r"^\s*(?:(?:PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.I,
+)
+
+
+def check_read_only(query: str) -> None:
+    """Refuse updates and federated queries before anything runs (QueryRefused: 403 on the web).
+
+    The rule of every query anyone writes, on the web and on the command line alike.
+    """
+    if _UPDATE_RE.match(query):
+        raise QueryRefused(
+            "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
+            "CREATE, DROP, COPY, MOVE, ADD) is not accepted"
+        )
+    word = forbidden_keyword(query)
+    if word:
+        raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
 
 
 _WS = r"(?:\s|#[^\n]*(?:\n|$))*"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..dist import StoreError, read_manifest
+from ..dist import Manifest, StoreError, read_manifest
 
 READY = "READY.json"
 
@@ -32,7 +32,7 @@ def open_store(dist_dir: Path, store_dir: Path | None = None) -> ox.Store:
     return store
 
 
-def _store_is_sound(store_dir: Path, manifest: dict[str, object]) -> bool:
+def _store_is_sound(store_dir: Path, manifest: Manifest) -> bool:
     """True when the on-disk store was completely written for this dataset version and opens."""
     try:
         ready = json.loads((store_dir / READY).read_text(encoding="utf-8"))
@@ -49,7 +49,7 @@ def _store_is_sound(store_dir: Path, manifest: dict[str, object]) -> bool:
     return len(graphs) == 3 and sample == ready.get("quads")
 
 
-def ensure_store(dist_dir: Path, store_dir: Path, manifest: dict[str, object] | None = None) -> bool:
+def ensure_store(dist_dir: Path, store_dir: Path, manifest: Manifest | None = None) -> bool:
     """Make ``store_dir`` hold a sound on-disk store of the build; return True if it was (re)built.
 
     A store whose marker is missing (half-written), from another version, or that fails to open
@@ -81,7 +81,11 @@ def ensure_store(dist_dir: Path, store_dir: Path, manifest: dict[str, object] | 
     return True
 
 
-def run_query(store: ox.Store, query: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None):
+def run_query(
+    store: ox.Store, query: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
     """Run SPARQL over the union of all graphs, with parameters bound as RDF terms."""
-    subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+    subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+        ox.Variable(k): v for k, v in (bindings or {}).items()
+    }
     return store.query(query, use_default_graph_as_union=True, substitutions=subs or None)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .types import (
     ERROR_KINDS,
@@ -42,7 +43,7 @@ STARTUP_SECONDS = 120.0
 
 
 # ---------------------------------------------------------------------- worker side
-def _write_frame(out, header: dict[str, object], body: bytes = b"") -> None:
+def _write_frame(out: BinaryIO, header: dict[str, object], body: bytes = b"") -> None:
     head = json.dumps(header).encode()
     out.write(FRAME.pack(len(head), len(body)))
     out.write(head)
@@ -50,7 +51,7 @@ def _write_frame(out, header: dict[str, object], body: bytes = b"") -> None:
     out.flush()
 
 
-def _read_exactly(inp, n: int) -> bytes:
+def _read_exactly(inp: BinaryIO, n: int) -> bytes:
     data = inp.read(n)
     if data is None or len(data) < n:
         raise EOFError
@@ -290,7 +291,8 @@ class WorkerPool:
                 parts.append(chunk)
                 transfer.received += len(chunk)
         finally:
-            self.stats.transfers.pop(request_id, None)  # type: ignore[arg-type]
+            if request_id is not None:
+                self.stats.transfers.pop(request_id, None)
         return header, b"".join(parts)
 
     async def _ask(self, worker: _Worker, request: QueryRequest, request_id: int) -> tuple[dict, bytes]:

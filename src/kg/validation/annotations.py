@@ -152,10 +152,10 @@ def sarif(report: Report, files: list[Path], tool_version: str, shapes_version: 
     locator = Locator(files)
     results = []
     for v in report.violations:
-        rule = _rule_of(v)
+        rule_id = _rule_of(v)
         result: dict[str, object] = {
-            "ruleId": curie(rule),
-            "ruleIndex": index[rule],
+            "ruleId": curie(rule_id),
+            "ruleIndex": index[rule_id],
             "level": LEVELS.get(v.severity, ("error", "error"))[1],
             "message": {"text": _message(v)},
             "properties": {

@@ -15,6 +15,7 @@ import pyoxigraph
 from pyshacl import validate as shacl_validate
 from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SH
+from rdflib.term import Identifier, Node
 
 FORMATS = {
     ".ttl": "turtle",
@@ -143,17 +144,17 @@ def load_rdf(paths: list[Path], max_bytes: int) -> Graph:
     return merged
 
 
-def _text(g: Graph, node: object, pred: URIRef) -> str:
-    value = g.value(node, pred)  # type: ignore[arg-type]
+def _text(g: Graph, node: Node, pred: URIRef) -> str:
+    value = g.value(node, pred)
     return "" if value is None else str(value)
 
 
-def _messages(g: Graph, result: object, shapes: Graph, source_shape: object) -> tuple[str, str]:
+def _messages(g: Graph, result: Node, shapes: Graph, source_shape: Node | None) -> tuple[str, str]:
     """Return the (ja, en) messages of a result, from the constraint, the shape or the result."""
     by_lang: dict[str, str] = {}
-    constraint = g.value(result, SH.sourceConstraint)  # type: ignore[arg-type]
+    constraint = g.value(result, SH.sourceConstraint)
     sources = [shapes.objects(constraint, SH.message)] if constraint is not None else []
-    sources += [shapes.objects(source_shape, SH.message), g.objects(result, SH.resultMessage)]  # type: ignore[arg-type]
+    sources += [shapes.objects(source_shape, SH.message), g.objects(result, SH.resultMessage)]
     for src in sources:
         for m in src:
             by_lang.setdefault(getattr(m, "language", None) or "", str(m))
@@ -161,7 +162,7 @@ def _messages(g: Graph, result: object, shapes: Graph, source_shape: object) -> 
     return by_lang.get("ja", fallback), by_lang.get("en", fallback)
 
 
-def _node_shape_of(shapes: Graph, shape: object, focus: object, data: Graph) -> str:
+def _node_shape_of(shapes: Graph, shape: Node | None, focus: Node | None, data: Graph) -> str:
     """Return the node shape a result belongs to.
 
     A property shape shared by several node shapes is attributed to the one whose target
@@ -171,17 +172,21 @@ def _node_shape_of(shapes: Graph, shape: object, focus: object, data: Graph) -> 
     """
     if (shape, RDF.type, SH.NodeShape) in shapes:
         return str(shape)
-    parents = sorted(shapes.subjects(SH.property, shape))  # type: ignore[arg-type]
-    if not parents and shapes.value(shape, SH.targetSubjectsOf) is not None:  # type: ignore[arg-type]
-        parents = sorted(s for s in shapes.subjects(SH.targetClass, None) if (s, RDF.type, SH.NodeShape) in shapes)
+    parents = sorted(s for s in shapes.subjects(SH.property, shape) if isinstance(s, Identifier))
+    if not parents and shapes.value(shape, SH.targetSubjectsOf) is not None:
+        parents = sorted(
+            s
+            for s in shapes.subjects(SH.targetClass, None)
+            if isinstance(s, Identifier) and (s, RDF.type, SH.NodeShape) in shapes
+        )
     if len(parents) <= 1:
         return str(parents[0]) if parents else str(shape)
-    types = set(data.objects(focus, RDF.type))  # type: ignore[arg-type]
+    types = set(data.objects(focus, RDF.type))
     for t in list(types):
-        types |= set(data.transitive_objects(t, RDFS.subClassOf))
-    exact = [p for p in parents if shapes.value(p, SH.targetClass) in set(data.objects(focus, RDF.type))]  # type: ignore[arg-type]
+        types |= {c for c in data.transitive_objects(t, RDFS.subClassOf) if c is not None}
+    exact = [p for p in parents if shapes.value(p, SH.targetClass) in set(data.objects(focus, RDF.type))]
     matching = exact or [p for p in parents if shapes.value(p, SH.targetClass) in types]
-    if not matching and not list(shapes.subjects(SH.property, shape)):  # type: ignore[arg-type]
+    if not matching and not list(shapes.subjects(SH.property, shape)):
         return str(shape)
     return str((matching or parents)[0])
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import OWL, RDFS, SH
+from rdflib.term import Node
 
 from ..namespaces import SHAPES_IRI
 
@@ -169,10 +170,10 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _drop(g: Graph, node: object) -> None:
+def _drop(g: Graph, node: Node) -> None:
     """Remove ``node``'s triples and, recursively, those of the blank nodes it alone leads to."""
-    for _, _, o in list(g.triples((node, None, None))):  # type: ignore[arg-type]
-        g.remove((node, None, o))  # type: ignore[arg-type]
+    for _, _, o in list(g.triples((node, None, None))):
+        g.remove((node, None, o))
         if isinstance(o, BNode) and not any(g.triples((None, None, o))):
             _drop(g, o)
 

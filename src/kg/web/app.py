@@ -13,8 +13,9 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import TextIO
 
@@ -28,17 +29,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..dist import read_manifest
-from ..query import AnswerCache, QueryService, load_saved_queries, worker_summary
+from ..query import QueryService, load_saved_queries, worker_summary
 from ..settings import Settings, load_settings
+from .context import AppContext
 
 HERE = Path(__file__).parent
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-
-
-RENDERED_MB = 16
 
 
 class _TooLarge(Exception):
@@ -76,12 +75,14 @@ class AccessLog:
         self.stream: TextIO | None = None
         self.lines: list[str] = []
 
-    def add(self, client: str | None, method: str, path: str, status: object, ms: float, query_ms, rows) -> None:
+    def add(
+        self, client: str | None, method: str, path: str, status: int, ms: float, query_ms: str | None, rows: str | None
+    ) -> None:
         # ASCII escapes keep one record per line for any line splitter
         # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
         self.lines.append(
             f'{{"client":{_json_text(client)},"method":{_json_text(method)},"path":{_json_text(path)},'
-            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)}}}'  # type: ignore[call-overload]
+            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)}}}'
         )
         if len(self.lines) >= self.CAPACITY:
             self.flush()
@@ -97,7 +98,10 @@ class AccessLog:
 ACCESS_LOG = AccessLog()
 
 
-def _log(scope: Scope, method: str, path: str, status: int, start: float, query_ms=None, rows=None) -> None:
+def _log(
+    scope: Scope, method: str, path: str, status: int, start: float,
+    query_ms: str | None = None, rows: str | None = None,
+) -> None:
     """The request's access-log record (when the log is on), timed from ``start``."""
     if ACCESS_LOG.stream is not None:
         client = scope.get("client")
@@ -121,9 +125,10 @@ class Edge:
     names, as Starlette writes them).
     """
 
-    def __init__(self, app: ASGIApp, state: object, limit: int):
+    def __init__(self, app: ASGIApp, ctx: AppContext, health: Health, limit: int):
         self.app = app
-        self.state = state
+        self.ctx = ctx
+        self.health = health
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,7 +151,7 @@ class Edge:
             scope = dict(scope, method="GET")
         headers = dict(scope["headers"])
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
-        version: str = self.state.version  # type: ignore[attr-defined]
+        version = self.ctx.version
         facts: list = [0, None, None]  # status, query ms, rows
 
         async def send_wrapped(message: Message) -> None:
@@ -192,7 +197,7 @@ class Edge:
 
     async def _health(self, scope: Scope, send: Send, head: bool, start: float) -> None:
         """Answer a liveness check from its pre-encoded bytes (no CORS or gzip work: no Origin, tiny body)."""
-        message, body = self.state.health.current()  # type: ignore[attr-defined]
+        message, body = self.health.current()
         await send({**message, "headers": list(message["headers"])})  # a copy: a server may edit what it is sent
         await send({"type": "http.response.body", "body": b"" if head else body})
         _log(scope, scope["method"], "/healthz", 200, start)
@@ -234,22 +239,22 @@ class Health:
     same body.
     """
 
-    def __init__(self, state: object):
-        self.state = state
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
         self.key: tuple[int, int] | None = None
         self.body = b""
         self.start: Message = {}
 
     def current(self) -> tuple[Message, bytes]:
-        key = worker_summary(self.state.service)  # type: ignore[attr-defined]
+        key = worker_summary(self.ctx.service)
         if key != self.key:
             workers, restarts = key
-            state = self.state
+            ctx = self.ctx
             self.body = json.dumps(
                 {
                     "status": "ok",
-                    "version": state.version,  # type: ignore[attr-defined]
-                    "triples": state.manifest["triples"],  # type: ignore[attr-defined]
+                    "version": ctx.version,
+                    "triples": ctx.manifest["triples"],
                     "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
                     "workers": workers,
                     "worker_restarts": restarts,
@@ -275,15 +280,20 @@ class Health:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return the application serving the build in ``settings.dist_dir``."""
+    return _application(settings)[0]
+
+
+def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health]:
+    """The application, its application object, and its liveness answer (shared with the edge layer)."""
     settings = settings or load_settings()
-    manifest = read_manifest(settings.dist_dir)
     registry = load_saved_queries(settings.queries_dir)
+    ctx = AppContext(settings, read_manifest(settings.dist_dir), registry)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        service = QueryService(settings, str(manifest["version"]))
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = QueryService(settings, ctx.version)
         await service.start()
-        app.state.service = service
+        ctx.start_service(service)
         flusher = asyncio.get_running_loop().create_task(_flush_access_log())
         try:
             yield
@@ -303,12 +313,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.manifest = manifest
-    app.state.version = str(manifest["version"])
-    app.state.registry = registry
-    app.state.rendered = AnswerCache(RENDERED_MB * 2**20)  # entity RDF as written by our writers
-    app.state.health = Health(app.state)
+    app.state.ctx = ctx  # the one application object (kg.web.context); routers read it with context(request)
+    health = Health(ctx)
 
     from .routes_dumps import router as dumps_router
     from .routes_pages import router as pages_router
@@ -324,7 +330,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     async def healthz(request: Request) -> Response:
-        return app.state.health.response()
+        return health.response()
 
     # A plain Starlette route, first in line: liveness checks need no validation or dependencies.
     app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"], include_in_schema=False))
@@ -332,7 +338,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> PlainTextResponse:
         """Counters in the Prometheus text format."""
-        values = app.state.service.metrics()
+        values = ctx.service.metrics()
         lines = [f"{name} {value:g}" for name, value in sorted(values.items())]
         return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
 
@@ -346,7 +352,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-KG-Rows", "X-KG-Truncated", "X-KG-Row-Limit", "X-KG-Query-Ms"],
         max_age=600,
     )
-    return app
+    return app, ctx, health
 
 
 class FastLane:
@@ -382,8 +388,8 @@ class FastLane:
 
 def asgi_app(settings: Settings | None = None) -> ASGIApp:
     """Return what the server runs: the edge layer around the fast lane around the application."""
-    app = create_app(settings)
-    return Edge(FastLane(app), state=app.state, limit=app.state.settings.max_query_bytes)
+    app, ctx, health = _application(settings)
+    return Edge(FastLane(app), ctx, health, limit=ctx.settings.max_query_bytes)
 
 
 async def _flush_access_log(every: float = 0.2) -> None:

@@ -91,13 +91,13 @@ def fit_middle(text: str, width: float, size: float = 12) -> str:
         joined = " ".join(head) + " … " + " ".join(tail)
         if text_width(joined, size) <= width:
             return joined
-    front, back = text[: len(text) // 2], text[len(text) // 2 :]
-    while (front or back) and text_width(front + "…" + back, size) > width:
-        if text_width(front, size) >= text_width(back, size) * 1.5:
-            front = front[:-1]
+    start, end = text[: len(text) // 2], text[len(text) // 2 :]
+    while (start or end) and text_width(start + "…" + end, size) > width:
+        if text_width(start, size) >= text_width(end, size) * 1.5:
+            start = start[:-1]
         else:
-            back = back[1:]
-    return front.rstrip() + "…" + back.lstrip()
+            end = end[1:]
+    return start.rstrip() + "…" + end.lstrip()
 
 
 def _defs(cid: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
@@ -11,12 +11,13 @@ from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
 from ..namespaces import DEFAULT_BASE
-from ..query import QueryError, QueryRefused, QueryRequest, QueryResult, forbidden_keyword
+from ..query import QueryError, QueryRequest, QueryResult, check_read_only
+from .context import context
 
 HERE = Path(__file__).parent
 
 
-RDF_OR_HTML = {
+RDF_OR_HTML: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "RDF in the negotiated syntax, or an HTML page for browsers",
         "content": {
@@ -32,10 +33,10 @@ RDF_OR_HTML = {
         },
     }
 }
-JSON_OR_HTML = {
+JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON, or an HTML page for browsers", "content": {"application/json": {}, "text/html": {}}}
 }
-FILE = {
+FILE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file",
         "content": {t: {} for t in ("text/turtle", "application/n-triples", "application/ld+json", "application/trig")},
@@ -48,7 +49,7 @@ def _text(description: str) -> dict[str, object]:
 
 
 # Error responses every operation may give, documented in the OpenAPI description.
-ERRORS: dict[int | str, dict[str, object]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: _text("Bad request: SPARQL syntax error (with the parser's message and position) or a bad parameter"),
     403: _text("Refused: update, SERVICE, or a graph outside the dataset"),
     404: _text("No such resource"),
@@ -59,23 +60,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     503: _text("Stopped at the time limit, or no query worker available (see Retry-After)"),
 }
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-_UPDATE_RE = re.compile(
-    r"^\s*(?:(?:PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*"
-    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
-    re.I,
-)
-
-
-def check_read_only(query: str) -> None:
-    """Refuse updates and federated queries before anything runs (403)."""
-    if _UPDATE_RE.match(query):
-        raise QueryRefused(
-            "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
-            "CREATE, DROP, COPY, MOVE, ADD) is not accepted"
-        )
-    word = forbidden_keyword(query)
-    if word:
-        raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
 
 
 async def execute(
@@ -96,7 +80,7 @@ async def execute(
     query), ``lookup`` (an entity page); the service decides where it runs. The result's
     ``cache`` says whether the answer cache served it.
     """
-    settings = request.app.state.settings
+    settings = context(request).settings
     req = QueryRequest(
         query=query,
         accept=accept,
@@ -107,7 +91,7 @@ async def execute(
         base_iri=base_iri,
     )
     client = request.client.host if request.client else "?"
-    return await request.app.state.service.run(req, lane, client, check=check_read_only)
+    return await context(request).service.run(req, lane, client, check=check_read_only)
 
 
 _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
@@ -115,7 +99,7 @@ _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
 
 def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
     """Return the HTTP response for a serialized result, with the limit headers."""
-    settings = request.app.state.settings
+    settings = context(request).settings
     media = result.media_type
     if media.startswith("text/") or media.endswith(_TEXTUAL):
         media += "; charset=utf-8"

@@ -136,7 +136,7 @@ def jsonld(entity: str, rows: list) -> str:
         node: dict[str, object] = {"@id": iri(subject.value) if isinstance(subject, ox.NamedNode) else str(subject)}
         for p, objects in preds:
             if p == RDF_TYPE and all(isinstance(o, ox.NamedNode) for o in objects):
-                node["@type"] = [iri(o.value) for o in objects]  # type: ignore[union-attr]
+                node["@type"] = [iri(o.value) for o in objects]
             else:
                 node[iri(p)] = [value(o) for o in objects]
         nodes.append(node)

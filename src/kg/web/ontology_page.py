@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS
+from rdflib.term import Node
 
 from ..namespaces import KGO, SCHEMA
 
@@ -83,7 +84,7 @@ class OntologyView:
     title: str
     description: str
     metadata: list[tuple[str, list[Ref]]]
-    terms: list[dict[str, object]]
+    terms: list[dict[str, str]]
     axioms: list[Section] = field(default_factory=list)
     external: list[Ref] = field(default_factory=list)
 
@@ -109,31 +110,31 @@ def describe(
     """
     en = lang == "en"
 
-    def ref(node: object) -> Ref:
+    def ref(node: Node) -> Ref:
         if isinstance(node, Literal):
             return Ref(str(node))
         iri = str(node)
-        label = pick(g.objects(node, RDFS.label), lang) or value_labels.get(iri, "")  # type: ignore[arg-type]
+        label = pick(g.objects(node, RDFS.label), lang) or value_labels.get(iri, "")
         if iri.startswith(str(KGO)):
             return Ref(curie(iri), "#" + iri[len(str(KGO)) :], label)
         if iri in value_labels:  # an individual of our data: its key, with its label beside it
             return Ref(iri.rstrip("/").rsplit("/", 1)[-1], iri, label)
         return Ref(curie(iri), iri if iri.startswith("http") else None)
 
-    def expression(node: object) -> list[Ref]:
+    def expression(node: Node) -> list[Ref]:
         if not isinstance(node, BNode) and (node, RDF.type, OWL.Restriction) not in g:
             return [ref(node)]
-        prop = g.value(node, OWL.onProperty)  # type: ignore[arg-type]
+        prop = g.value(node, OWL.onProperty)
         for predicate, word in RESTRICTIONS:
-            filler = g.value(node, predicate)  # type: ignore[arg-type]
-            if filler is not None:
-                name = pick(g.objects(prop, RDFS.label), lang) or curie(str(prop))  # type: ignore[arg-type]
+            filler = g.value(node, predicate)
+            if filler is not None and prop is not None:  # a restriction names its property
+                name = pick(g.objects(prop, RDFS.label), lang) or curie(str(prop))
                 return [Ref(name, ref(prop).href), Ref(word), *expression(filler)]
         for predicate, word in ((OWL.intersectionOf, "and"), (OWL.unionOf, "or")):
-            members = g.value(node, predicate)  # type: ignore[arg-type]
+            members = g.value(node, predicate)
             if members is not None:
                 out: list[Ref] = []
-                for i, member in enumerate(Collection(g, members)):  # type: ignore[arg-type]
+                for i, member in enumerate(Collection(g, members)):
                     out += ([Ref(word)] if i else []) + expression(member)
                 return out
         return [Ref("(…)")]
@@ -153,7 +154,7 @@ def describe(
 
     disjoint = pairs(OWL.disjointWith, symmetric=True)
     for group in g.subjects(RDF.type, OWL.AllDisjointClasses):
-        members = [ref(m) for m in Collection(g, g.value(group, OWL.members))]  # type: ignore[arg-type]
+        members = [ref(m) for m in Collection(g, g.value(group, OWL.members) or RDF.nil)]
         disjoint.append((members[:1], [r for m in members[1:] for r in (Ref(","), m)][1:]))
     characteristics = [
         ([ref(p)], [Ref(curie(str(c)))]) for c in CHARACTERISTICS for p in sorted(g.subjects(RDF.type, c), key=str)

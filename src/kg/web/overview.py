@@ -11,14 +11,16 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from markupsafe import Markup
 
-from ..query import term_to_tuple
+from ..query import SavedQuery, term_to_tuple
 from . import charts
 from .common import execute, local_path
+from .context import context
 from .negotiation import preferred_language
 
 JSON = ["application/sparql-results+json"]
@@ -48,7 +50,7 @@ class Answer:
 
 async def saved_answer(request: Request, name: str, **params: str) -> Answer:
     """Run saved query ``name`` with ``params`` (the query service caches the answer, as for the API)."""
-    q = request.app.state.registry[name]
+    q = context(request).registry[name]
     bindings = {k: term_to_tuple(v) for k, v in q.bindings(params).items()}
     result = await execute(request, q.text, JSON, bindings=bindings, lane="saved")
     doc = json.loads(result.body)
@@ -57,7 +59,7 @@ async def saved_answer(request: Request, name: str, **params: str) -> Answer:
 
 
 def _href(request: Request, iri: str | None) -> str | None:
-    return local_path(iri, request.app.state.settings.base_iri) if iri else None
+    return local_path(iri, context(request).settings.base_iri) if iri else None
 
 
 def _pick(row: dict[str, str | None], ja: str, en: str, lang: str) -> str:
@@ -69,7 +71,7 @@ class View:
     """One overview: its picture, the saved query it is drawn from, and where to get the numbers."""
 
     id: str
-    query: object  # SavedQuery
+    query: SavedQuery
     title: str
     intro: str
     svg: Markup
@@ -79,15 +81,15 @@ class View:
     @cached_property
     def editor_href(self) -> str:
         """The query page with this view's query (quoted once: views are kept per dataset version)."""
-        return "/?query=" + quote(self.query.text)  # type: ignore[attr-defined]
+        return "/?query=" + quote(self.query.text)
 
     @property
     def csv_href(self) -> str:
-        return f"/api/queries/{self.query.name}?format=csv"  # type: ignore[attr-defined]
+        return f"/api/queries/{self.query.name}?format=csv"
 
     @property
     def api_href(self) -> str:
-        return f"/api/queries/{self.query.name}"  # type: ignore[attr-defined]
+        return f"/api/queries/{self.query.name}"
 
 
 TEXT = {
@@ -147,9 +149,11 @@ QUERY_OF = {
 }
 
 
-def _view(request: Request, vid: str, lang: str, answer: Answer, svg: Markup, extra=None) -> View:
+def _view(
+    request: Request, vid: str, lang: str, answer: Answer, svg: Markup, extra: list[dict[str, object]] | None = None
+) -> View:
     title, intro = TEXT[vid][lang]
-    return View(vid, request.app.state.registry[QUERY_OF[vid]], title, intro, svg, answer, extra or [])
+    return View(vid, context(request).registry[QUERY_OF[vid]], title, intro, svg, answer, extra or [])
 
 
 # Groups of Tokyo's local government codes (JIS X 0402): 131xx wards, 132xx cities, 1330x the towns and
@@ -189,31 +193,42 @@ async def resources_view(request: Request, lang: str, cid: str = "chart-resource
     return _view(request, "resources", lang, answer, svg)
 
 
+@dataclass
+class _AreaSums:
+    """One policy area's sums over the budget rows: its first row, initial, new and supplementary amounts."""
+
+    row: dict[str, str | None]
+    initial: float = 0.0
+    new: float = 0.0
+    supp: float = 0.0
+    n_new: int = 0
+
+
 def budget_areas(request: Request, answer: Answer, lang: str) -> list[charts.BudgetArea]:
     """One BudgetArea per policy area, in the answer's order."""
-    areas: dict[str, dict[str, object]] = {}
+    areas: dict[str, _AreaSums] = {}
     for r in answer.rows:
-        a = areas.setdefault(r["area"] or "", {"row": r, "initial": 0.0, "new": 0.0, "supp": 0.0, "n_new": 0})
+        a = areas.setdefault(r["area"] or "", _AreaSums(r))
         amount = float(r["total"] or 0)
         if r["kind"] == "supplementary":
-            a["supp"] += amount  # type: ignore[operator]
+            a.supp += amount
         elif r["isNew"] == "true":
-            a["new"] += amount  # type: ignore[operator]
-            a["n_new"] += int(r["programs"] or 0)  # type: ignore[operator]
+            a.new += amount
+            a.n_new += int(r["programs"] or 0)
         else:
-            a["initial"] += amount  # type: ignore[operator]
+            a.initial += amount
     out = []
     for iri, a in areas.items():
-        row = a["row"]
+        row = a.row
         out.append(
             charts.BudgetArea(
                 key=iri.rsplit("/", 1)[-1],
-                label=f"{row['notation']} {_pick(row, 'areaJa', 'areaEn', lang)}",  # type: ignore[index]
+                label=f"{row['notation']} {_pick(row, 'areaJa', 'areaEn', lang)}",
                 href=_href(request, iri),
-                initial=a["initial"],
-                initial_new=a["new"],  # type: ignore[arg-type]
-                supplementary=a["supp"],
-                programs_new=a["n_new"],  # type: ignore[arg-type]
+                initial=a.initial,
+                initial_new=a.new,
+                supplementary=a.supp,
+                programs_new=a.n_new,
             )
         )
     return out
@@ -289,7 +304,7 @@ def spans(request: Request, answer: Answer, lang: str, highlight: str | None = N
                 end=end,
                 events=tuple(events),
                 highlight=r["item"] == highlight,
-                note=note,  # type: ignore[arg-type]
+                note=note,
                 year=year,
                 undated=undated,
             )
@@ -317,9 +332,9 @@ async def timeline_view(request: Request, lang: str, cid: str = "chart-timeline"
     return _view(request, "timeline", lang, answer, svg)
 
 
-def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[str, object]]:
+def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[str, Any]]:
     """Measures 2-1 … 2-10 in order, each with its listings (program, mark) and counts per mark."""
-    measures: dict[str, dict[str, object]] = {}
+    measures: dict[str, dict[str, Any]] = {}  # what the page's template reads, by name
     for r in answer.rows:
         m = measures.setdefault(
             r["measure"] or "",
@@ -335,13 +350,13 @@ def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[
         )
         mark = r["relisted"] or ""
         m["listings"].append(
-            {  # type: ignore[union-attr]
+            {
                 "program": _pick(r, "programName", "programNameEn", lang),
                 "href": _href(request, r["program"]),
                 "mark": mark,
             }
         )
-        m["counts"][RELISTED.index(mark) if mark in RELISTED else 0] += 1  # type: ignore[index]
+        m["counts"][RELISTED.index(mark) if mark in RELISTED else 0] += 1
     return list(measures.values())
 
 
@@ -357,7 +372,7 @@ async def strategy_view(request: Request, lang: str, cid: str = "chart-strategy"
             href=m["href"],
             values=tuple(m["counts"]),
             tip=f"{m['notation']} {m['name']}",
-        )  # type: ignore[arg-type]
+        )
         for m in measures
     ]
     series = (
@@ -376,19 +391,20 @@ async def all_views(request: Request, lang: str) -> list[View]:
 
     Drawn once per dataset version and language: the answers cannot change until the data does.
     """
-    state = request.app.state
-    memo: dict[tuple[str, str], list[View]] | None = getattr(state, "overview_views", None)
-    if memo is None:
-        memo = state.overview_views = {}
-    key = (request.app.state.version, lang)
-    if key not in memo:
-        memo[key] = [
-            await resources_view(request, lang),
-            await budgets_view(request, lang),
-            await timeline_view(request, lang),
-            await strategy_view(request, lang),
-        ]
-    return memo[key]
+    ctx = context(request)
+    key = (ctx.version, lang)
+    views: list[View] | None = ctx.overview_views.get(key)
+    if views is None:
+        views = ctx.overview_views.put(
+            key,
+            [
+                await resources_view(request, lang),
+                await budgets_view(request, lang),
+                await timeline_view(request, lang),
+                await strategy_view(request, lang),
+            ],
+        )
+    return views
 
 
 async def summary(request: Request, lang: str) -> dict[str, object]:
@@ -482,9 +498,9 @@ async def municipality_picture(request: Request, iri: str, lang: str) -> dict[st
     }
 
 
-def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, object]]:
+def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, Any]]:
     """Nested measures → programs of one plan (top level: measures whose parent is not in the plan)."""
-    nodes: dict[str, dict[str, object]] = {}
+    nodes: dict[str, dict[str, Any]] = {}  # what the page's template reads, by name
     for r in answer.rows:
         node = nodes.setdefault(
             r["measure"] or "",
@@ -502,13 +518,13 @@ def measure_tree(request: Request, answer: Answer, lang: str) -> list[dict[str, 
         if r["program"]:
             node["programs"].append(
                 {
-                    "label": _pick(r, "programJa", "programEn", lang),  # type: ignore[union-attr]
+                    "label": _pick(r, "programJa", "programEn", lang),
                     "href": _href(request, r["program"]),
                     "mark": r["relisted"] or "",
                 }
             )
-    top = []
-    children = defaultdict(list)
+    top: list[dict[str, Any]] = []
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for node in nodes.values():
         (children[node["parent"]] if node["parent"] in nodes else top).append(node)
     for node in nodes.values():

@@ -9,15 +9,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS
+from rdflib.term import Node
 
+from ..dist import DumpFile
 from .common import ERRORS, FILE, JSON_OR_HTML, RDF_OR_HTML, graph_response, templates
+from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
 
 router = APIRouter(tags=["Dumps and metadata"], responses=ERRORS)
 
 
-def _files(request: Request) -> dict[str, dict[str, object]]:
-    return request.app.state.manifest["files"]
+def _files(request: Request) -> dict[str, DumpFile]:
+    return context(request).manifest["files"]
 
 
 @router.get("/dumps/", summary="List the dump files with size and checksum", responses=JSON_OR_HTML)
@@ -25,10 +28,10 @@ async def list_dumps(request: Request, format: str | None = None) -> Response:
     files = _files(request)
     types = requested_types(request.headers.get("accept"), format)
     if prefers_html(types):
-        return templates.TemplateResponse(request, "dumps.html", {"files": files, "version": request.app.state.version})
+        return templates.TemplateResponse(request, "dumps.html", {"files": files, "version": context(request).version})
     return JSONResponse(
         {
-            "version": request.app.state.version,
+            "version": context(request).version,
             "files": [{"name": n, "url": f"/dumps/{n}", **info} for n, info in sorted(files.items())],
         }
     )
@@ -39,7 +42,7 @@ async def get_dump(name: str, request: Request) -> Response:
     files = _files(request)
     if name not in files:
         return PlainTextResponse(f"no dump named {name!r}\n", status_code=404)
-    path = request.app.state.settings.dist_dir / name
+    path = context(request).settings.dist_dir / name
     info = files[name]
     etag = f'"{info["sha256"]}"'
     mtime = path.stat().st_mtime
@@ -62,16 +65,16 @@ async def get_dump(name: str, request: Request) -> Response:
 
 def void_graph(request: Request) -> Graph:
     """Return the VoID + DCAT description with this server's real endpoint and dump URLs."""
-    settings = request.app.state.settings
+    settings = context(request).settings
     text = (settings.dist_dir / "void.ttl").read_text(encoding="utf-8")
-    built_for = str(request.app.state.manifest.get("server_url", ""))
+    built_for = str(context(request).manifest.get("server_url", ""))
     if built_for and built_for != settings.server_url:
         text = text.replace(f"<{built_for}/", f"<{settings.server_url}/")
     return Graph().parse(data=text, format="turtle")
 
 
-def _text(g: Graph, s: object, p: object, lang: str) -> str | None:
-    values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}  # type: ignore[arg-type]
+def _text(g: Graph, s: Node | None, p: Node, lang: str) -> str | None:
+    values = {getattr(o, "language", None): str(o) for o in g.objects(s, p)}
     return values.get(lang)
 
 
@@ -81,10 +84,11 @@ def schema_org_dataset(request: Request) -> str:
     The text is safe inside ``<script type="application/ld+json">`` (a data block: not executed,
     so the CSP's script-src does not apply; ``</`` is escaped so the block cannot be closed early).
     """
-    key = (request.app.state.version, request.app.state.settings.server_url)
-    cached = getattr(request.app.state, "schema_org_dataset", None)
-    if cached and cached[0] == key:
-        return cached[1]
+    ctx = context(request)
+    key = (ctx.version, ctx.settings.server_url)
+    cached = ctx.schema_org_dataset.get(key)
+    if cached is not None:
+        return cached
     g = void_graph(request)
     ds = next(g.subjects(RDF.type, DCAT.Dataset))
     publisher = g.value(ds, DCTERMS.publisher)
@@ -103,7 +107,7 @@ def schema_org_dataset(request: Request) -> str:
         "name": _text(g, ds, DCTERMS.title, "en"),
         "alternateName": _text(g, ds, DCTERMS.title, "ja"),
         "description": _text(g, ds, DCTERMS.description, "en"),
-        "url": f"{request.app.state.settings.server_url}/dataset",
+        "url": f"{ctx.settings.server_url}/dataset",
         "identifier": str(ds),
         "license": str(g.value(ds, DCTERMS.license)),
         "isAccessibleForFree": True,
@@ -132,8 +136,7 @@ def schema_org_dataset(request: Request) -> str:
         ],
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1).replace("</", "<\\/")
-    request.app.state.schema_org_dataset = (key, text)
-    return text
+    return ctx.schema_org_dataset.put(key, text)
 
 
 @router.get("/.well-known/void", summary="VoID description of the dataset", responses=RDF_OR_HTML)
@@ -142,13 +145,13 @@ async def dataset(request: Request, format: str | None = None) -> Response:
     types = requested_types(request.headers.get("accept"), format)
     g = void_graph(request)
     if prefers_html(types):
-        manifest = request.app.state.manifest
+        manifest = context(request).manifest
         return templates.TemplateResponse(
             request,
             "dataset.html",
             {
                 "manifest": manifest,
-                "settings": request.app.state.settings,
+                "settings": context(request).settings,
                 "turtle": g.serialize(format="turtle"),
                 "schema_jsonld": schema_org_dataset(request),
             },

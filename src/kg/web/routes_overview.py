@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ..query import ParameterError, QueryError
 from .common import error_response, local_path, templates
+from .context import context
 from .overview import all_views, page_language, saved_answer
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +69,7 @@ async def search_page(request: Request, q: str = "") -> Response:
         except QueryError as exc:
             return error_response(exc)
         else:
-            base = request.app.state.settings.base_iri
+            base = context(request).settings.base_iri
             exact = {r["entity"] for r in answer.rows if r["match"] == "exact"}
             if len(exact) == 1 and request.query_params.get("all") != "1":
                 target = local_path(exact.pop() or "", base) or "/"

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from ..namespaces import sparql_prefixes
 from ..query import QueryError
 from .common import templates
+from .context import context
 from .overview import page_language, summary
 from .routes_dumps import schema_org_dataset
 from .routes_overview import router as overview_router
@@ -43,7 +44,7 @@ GROUP BY ?class ORDER BY DESC(?n)""",
 
 @router.get("/")
 async def query_page(request: Request) -> Response:
-    registry = request.app.state.registry
+    registry = context(request).registry
     lang = page_language(request)
     try:
         held = await summary(request, lang)
@@ -57,7 +58,7 @@ async def query_page(request: Request) -> Response:
             "examples": EXAMPLES,
             "saved": list(registry.values()),
             "initial": request.query_params.get("query", ""),
-            "settings": request.app.state.settings,
+            "settings": context(request).settings,
             "lang": lang,
             "summary": held,
             "schema_jsonld": schema_org_dataset(request),

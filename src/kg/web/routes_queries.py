@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from ..query import ParameterError, QueryError, SavedQuery, term_to_tuple
 from .common import ERRORS, JSON_OR_HTML, error_response, execute, result_response, templates
+from .context import context
 from .negotiation import prefers_html, requested_types
 
 PY_TYPES = {"integer": int, "year": int}
@@ -32,10 +34,11 @@ def describe(q: SavedQuery, lang: str = "en") -> dict[str, object]:
     }
 
 
-def _endpoint_for(q: SavedQuery):
+def _endpoint_for(q: SavedQuery) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request, **values: object) -> Response:
         fmt = values.pop("format", None)
-        types = requested_types(request.headers.get("accept"), fmt)  # type: ignore[arg-type]
+        assert fmt is None or isinstance(fmt, str)  # the query parameter declared below
+        types = requested_types(request.headers.get("accept"), fmt)
         given = {k: str(v) for k, v in values.items() if v is not None}
         try:
             bindings = {k: term_to_tuple(v) for k, v in q.bindings(given).items()}
@@ -58,8 +61,8 @@ def _endpoint_for(q: SavedQuery):
                     "vars": doc["head"]["vars"],
                     "rows": doc["results"]["bindings"],
                     "truncated": result.truncated,
-                    "max_rows": request.app.state.settings.max_rows,
-                    "base": request.app.state.settings.base_iri,
+                    "max_rows": context(request).settings.max_rows,
+                    "base": context(request).settings.base_iri,
                 },
             )
         return result_response(result, request)
@@ -86,7 +89,7 @@ def _endpoint_for(q: SavedQuery):
             annotation=Annotated[str | None, Query(description="Override Accept: json, xml, csv, tsv, html")],
         )
     )
-    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # read by inspect.signature (FastAPI); mypy knows no such attribute on functions
     endpoint.__name__ = "saved_" + q.name.replace("-", "_")
     return endpoint
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from typing import Any, TypedDict
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from ..namespaces import KGO, PREFIXES, SHAPES_IRI
 from ..query import QueryError, QueryResult
 from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
+from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
 from .overview import entity_picture, page_language
 
@@ -60,10 +62,33 @@ def _pick(labels: dict[str, str], lang: str) -> str | None:
     return labels.get(lang) or labels.get("ja") or labels.get("en") or next(iter(labels.values()), None)
 
 
-def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]:
-    """Arrange SELECT rows into what the entity page shows."""
+class Shown(TypedDict, total=False):
+    """One value as the entity page shows it: a link (iri, href, curie) or a literal (lang, datatype)."""
+
+    iri: str | None
+    href: str | None
+    text: str | None
+    curie: str
+    lang: str | None
+    datatype: str | None
+    inferred: bool
+
+
+class EntityView(TypedDict):
+    """What the entity page shows: its title, its properties out and in, and the citations of its facts."""
+
+    title: str
+    out: list[tuple[str, list[Shown]]]
+    inc: list[tuple[str, list[Shown]]]
+    cites: dict[str, dict[str, list[Shown]]]
+
+
+def _view(rows: list[dict[str, Any]], iri: str, lang: str, base: str) -> EntityView:
+    """Arrange SELECT rows (SPARQL JSON bindings) into what the entity page shows."""
     labels: dict[str, dict[str, str]] = defaultdict(dict)
-    out, inc, cites = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
+    out: dict[str, list[Shown]] = defaultdict(list)
+    inc: dict[str, list[Shown]] = defaultdict(list)
+    cites: dict[str, dict[str, list[Shown]]] = defaultdict(lambda: defaultdict(list))
     seen = set()
     for r in rows:
         o, s, label = r.get("o"), r.get("s"), r.get("label")
@@ -88,8 +113,9 @@ def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]
     cited = [vs for props in cites.values() for vs in props.values()]
     for values in list(out.values()) + list(inc.values()) + cited:
         for v in values:
-            if v["iri"] and not v["text"]:
-                v["text"] = _pick(labels.get(v["iri"], {}), lang) or curie(v["iri"])
+            iri_of = v["iri"]
+            if iri_of and not v["text"]:
+                v["text"] = _pick(labels.get(iri_of, {}), lang) or curie(iri_of)
     summaries = {v["text"] for v in out.get(SUMMARY, [])}
     if summaries and DESCRIPTION in out:  # kgo:summary ⊑ dct:description: drop its inferred copies
         out[DESCRIPTION] = [v for v in out[DESCRIPTION] if not (v["inferred"] and v["text"] in summaries)]
@@ -104,7 +130,7 @@ def _view(rows: list[dict], iri: str, lang: str, base: str) -> dict[str, object]
     }
 
 
-def _value(term: dict, labels: dict, lang: str, base: str, inferred: bool) -> dict[str, object]:
+def _value(term: dict[str, str], labels: dict[str, dict[str, str]], lang: str, base: str, inferred: bool) -> Shown:
     if term["type"] == "uri":
         iri = term["value"]
         return {
@@ -127,7 +153,7 @@ def _value(term: dict, labels: dict, lang: str, base: str, inferred: bool) -> di
 def _related_queries(request: Request, iri: str, types: set[str]) -> list[dict[str, str]]:
     """Saved queries that mention the entity, its class, or take it as a parameter."""
     out = []
-    for q in request.app.state.registry.values():
+    for q in context(request).registry.values():
         link = None
         for p in q.params:
             if p.type == "municipality-code" and "/id/municipality/" in iri:
@@ -156,7 +182,7 @@ async def _picture(request: Request, iri: str, lang: str) -> dict[str, object] |
 
 
 async def _entity(request: Request, path: str, format: str | None) -> Response:
-    settings = request.app.state.settings
+    settings = context(request).settings
     if not SAFE_PATH.match(path):
         return PlainTextResponse("not a resource IRI of this dataset\n", status_code=404)
     iri = settings.base_iri + path
@@ -201,8 +227,8 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
         return PlainTextResponse(f"no resource {iri} in this dataset\n", status_code=404)
     if writer is None:
         return result_response(result, request)
-    rendered = request.app.state.rendered
-    key = (request.app.state.version, iri, media)
+    rendered = context(request).rendered
+    key = (context(request).version, iri, media)
     written = rendered.get(key)
     if written is None:  # the writers are Python: write each entity once per dataset version
         body = writer(iri, entity_rdf.triples(result.body)).encode("utf-8")
@@ -226,7 +252,7 @@ async def named_graph(name: str, request: Request, format: str | None = None) ->
 
 
 async def _document(request: Request, which: str, format: str | None) -> Response:
-    settings = request.app.state.settings
+    settings = context(request).settings
     path = settings.ontology_dir / ("kg.ttl" if which == "ontology" else "shapes.ttl")
     types = requested_types(request.headers.get("accept"), format)
     g = Graph().parse(path, format="turtle")
@@ -290,7 +316,7 @@ async def shapes(request: Request, format: str | None = None) -> Response:
 
 @router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
 async def shapes_version(version: str, request: Request, format: str | None = None) -> Response:
-    path = request.app.state.settings.ontology_dir / "shapes.ttl"
+    path = context(request).settings.ontology_dir / "shapes.ttl"
     current = str(Graph().parse(path, format="turtle").value(SHAPES_IRI, OWL.versionInfo) or "")
     if version != current:
         return PlainTextResponse(f"this server has shapes version {current}, not {version}\n", status_code=404)

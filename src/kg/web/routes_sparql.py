@@ -10,6 +10,7 @@ from rdflib.namespace import DCTERMS, RDF
 from ..namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, SD, rebase
 from ..query import QueryError, QuerySyntaxError
 from .common import ERRORS, error_response, execute, result_response
+from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
 
 router = APIRouter(tags=["SPARQL"], responses=ERRORS)
@@ -18,7 +19,7 @@ FORMATS_NS = "http://www.w3.org/ns/formats/"
 
 def service_description(request: Request) -> Graph:
     """Return the SPARQL service description (sd:) of this endpoint."""
-    settings = request.app.state.settings
+    settings = context(request).settings
     endpoint = URIRef(f"{settings.server_url}/sparql")
     service = URIRef(f"{endpoint}#service")
     dataset = URIRef(f"{endpoint}#dataset")
@@ -106,7 +107,7 @@ async def _answer(
             types,
             default_graphs=default_graphs,
             named_graphs=named_graphs,
-            base_iri=f"{request.app.state.settings.server_url}/sparql",  # the service-defined base IRI
+            base_iri=f"{context(request).settings.server_url}/sparql",  # the service-defined base IRI
         )
     except QueryError as exc:
         if isinstance(exc, QuerySyntaxError):
