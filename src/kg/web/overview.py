@@ -2,7 +2,7 @@
 
 Everything here is drawn from saved queries run through the query service (which caches their
 answers), so a page costs one cached lookup per view after the first visit. Routers live in
-``routes_overview``; the SVG is drawn by ``charts``.
+``routes_pages``; the SVG is drawn by ``charts``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from ..query import SavedQuery, term_to_tuple
 from . import charts
 from .common import execute, local_path
 from .context import context
-from .negotiation import preferred_language
 
 JSON = ["application/sparql-results+json"]
 TYPE_NAMES = {
@@ -30,14 +29,6 @@ TYPE_NAMES = {
 }
 TYPE_COLUMNS = ("farmForestFishery", "miningManufacturing", "tourismResources")
 RELISTED = ("", "再掲", "別掲")
-
-
-def page_language(request: Request) -> str:
-    """Return the page language: ``?lang=ja|en`` when given, else from Accept-Language (ja by default)."""
-    asked = request.query_params.get("lang")
-    if asked in ("ja", "en"):
-        return asked
-    return preferred_language(request.headers.get("accept-language"))
 
 
 @dataclass

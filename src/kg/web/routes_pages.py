@@ -1,66 +1,94 @@
-"""The query page at /: editor, examples and saved queries, results table, downloads."""
+"""Pages for people: / (the query page, built by :mod:`.pages`), /overview (charts from saved queries)
+and /search (the header's search box)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from collections import OrderedDict
 
-from ..namespaces import sparql_prefixes
-from ..query import QueryError
-from .common import templates
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ..query import ParameterError, QueryError
+from . import pages
+from .common import error_response, local_path, templates
 from .context import context
-from .overview import page_language, summary
-from .routes_dumps import schema_org_dataset
-from .routes_overview import router as overview_router
+from .overview import all_views, saved_answer
+from .pages import page_language
 
 router = APIRouter(include_in_schema=False)
-router.include_router(overview_router)  # /overview and /search
-
-EXAMPLES = [
-    (
-        "地域産業資源（類型別）",
-        "Regional resources by type",
-        """SELECT ?type (COUNT(?r) AS ?resources) WHERE {
-  ?r a kgo:RegionalResource ; kgo:resourceType ?t .
-  ?t rdfs:label ?type . FILTER (LANG(?type) = "ja")
-} GROUP BY ?type ORDER BY DESC(?resources)""",
-    ),
-    (
-        "区市町村と資源",
-        "Municipalities and their resources",
-        """SELECT ?municipality ?name ?resource ?resourceName WHERE {
-  ?resource kgo:area ?municipality ; rdfs:label ?resourceName .
-  ?municipality rdfs:label ?name . FILTER (LANG(?name) = "ja")
-} ORDER BY ?municipality LIMIT 100""",
-    ),
-    (
-        "クラス別の件数",
-        "Instances per class",
-        """SELECT ?class (COUNT(?s) AS ?n) WHERE { ?s a ?class }
-GROUP BY ?class ORDER BY DESC(?n)""",
-    ),
-]
+OTHER = {"ja": "その他", "en": "Other"}
 
 
 @router.get("/")
 async def query_page(request: Request) -> Response:
-    registry = context(request).registry
+    return await pages.query_page(request)
+
+
+@router.get("/overview")
+async def overview_page(request: Request) -> Response:
     lang = page_language(request)
     try:
-        held = await summary(request, lang)
-    except QueryError:  # the editor still works when the summary cannot be computed
-        held = None
+        views = await all_views(request, lang)
+    except QueryError as exc:
+        return error_response(exc)
+    return templates.TemplateResponse(request, "overview.html", {"lang": lang, "views": views})
+
+
+def group_hits(rows: list[dict[str, str | None]], lang: str, base: str) -> list[tuple[str, list[dict[str, object]]]]:
+    """Group site-search rows by kind (class label in the page language), each entity once, in row order.
+
+    An entity with several classes is listed under the first one the answer gives.
+    """
+    entities: OrderedDict[str, dict[str, object]] = OrderedDict()
+    for r in rows:
+        iri = r["entity"] or ""
+        kind = (r["classEn"] if lang == "en" else r["classJa"]) or None
+        if iri in entities:
+            entities[iri]["kind"] = entities[iri]["kind"] or kind
+            continue
+        main = r["labelEn"] if lang == "en" else r["labelJa"]
+        other = r["labelJa"] if lang == "en" else r["labelEn"]
+        entities[iri] = {
+            "kind": kind,
+            "iri": iri,
+            "href": local_path(iri, base) or iri,
+            "label": main or other or iri,
+            "other": other if main and other != main else None,
+            "exact": r["match"] == "exact",
+        }
+    kinds: OrderedDict[str, list[dict[str, object]]] = OrderedDict()
+    for hit in entities.values():
+        kinds.setdefault(str(hit["kind"] or OTHER[lang]), []).append(hit)
+    return list(kinds.items())
+
+
+@router.get("/search")
+async def search_page(request: Request, q: str = "") -> Response:
+    lang = page_language(request)
+    text = q.strip()
+    groups: list[tuple[str, list[dict[str, object]]]] = []
+    error = None
+    count = 0
+    if text:
+        try:
+            answer = await saved_answer(request, "site-search", text=text)
+        except ParameterError as exc:
+            error = str(exc)
+        except QueryError as exc:
+            return error_response(exc)
+        else:
+            base = context(request).settings.base_iri
+            exact = {r["entity"] for r in answer.rows if r["match"] == "exact"}
+            if len(exact) == 1 and request.query_params.get("all") != "1":
+                target = local_path(exact.pop() or "", base) or "/"
+                if request.query_params.get("lang") in ("ja", "en"):  # keep a language chosen with the switch
+                    target += f"?lang={lang}"
+                return RedirectResponse(target, status_code=303)
+            groups = group_hits(answer.rows, lang, base)
+            count = sum(len(items) for _, items in groups)
     return templates.TemplateResponse(
         request,
-        "query.html",
-        {
-            "prefixes": sparql_prefixes(),
-            "examples": EXAMPLES,
-            "saved": list(registry.values()),
-            "initial": request.query_params.get("query", ""),
-            "settings": context(request).settings,
-            "lang": lang,
-            "summary": held,
-            "schema_jsonld": schema_org_dataset(request),
-        },
+        "search.html",
+        {"lang": lang, "q": text, "groups": groups, "count": count, "error": error, "limit": 200},
+        status_code=400 if error else 200,
     )

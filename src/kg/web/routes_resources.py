@@ -19,7 +19,8 @@ from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
-from .overview import entity_picture, page_language
+from .overview import entity_picture
+from .pages import dataset_answer, page_language
 
 router = APIRouter(tags=["Linked data"], responses=ERRORS)
 SUMMARY = str(KGO.summary)
@@ -244,11 +245,9 @@ async def entity(path: str, request: Request, format: str | None = None) -> Resp
 
 @router.get("/graph/{name}", summary="Describe a named graph", responses=RDF_OR_HTML)
 async def named_graph(name: str, request: Request, format: str | None = None) -> Response:
-    from .routes_dumps import dataset
-
     if name not in ("ontology", "data", "inferred"):
         return PlainTextResponse("unknown graph\n", status_code=404)
-    return await dataset(request, format)
+    return dataset_answer(request, requested_types(request.headers.get("accept"), format))
 
 
 async def _document(request: Request, which: str, format: str | None) -> Response:

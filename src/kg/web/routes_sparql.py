@@ -9,6 +9,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from ..namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, SD, rebase
 from ..query import QueryError, QuerySyntaxError
+from . import pages
 from .common import ERRORS, error_response, execute, result_response
 from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
@@ -80,9 +81,7 @@ async def _answer(
         return PlainTextResponse(READ_ONLY, status_code=403)
     if query is None or not query.strip():
         if prefers_html(types):
-            from .routes_pages import query_page
-
-            return await query_page(request)
+            return await pages.query_page(request)
         media = choose_rdf(types)
         if media is None:
             return PlainTextResponse("service description is available as RDF only\n", status_code=406)
