@@ -70,6 +70,14 @@ def entity(kind: str, key: str) -> URIRef:
     return URIRef(f"{ID}{kind}/{key}")
 
 
+def curie(iri: str) -> str:
+    """Return a prefixed name for ``iri`` when a project prefix covers it (the longest), else the IRI."""
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(str(kv[1]))):
+        if iri.startswith(str(ns)) and prefix != "id":
+            return f"{prefix}:{iri[len(str(ns)) :]}"
+    return iri
+
+
 def sparql_prefixes() -> str:
     """Return PREFIX declarations for all project prefixes, one per line."""
     return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())

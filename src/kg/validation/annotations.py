@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..namespaces import PREFIXES
+from ..namespaces import curie
 from .shacl import Report, Violation
 
 LINE_FORMATS = {".ttl", ".turtle", ".nt", ".trig", ".nq"}
@@ -86,14 +86,6 @@ class Locator:
             if path.suffix.lower() not in LINE_FORMATS and iri in path.read_text(encoding="utf-8", errors="replace"):
                 return Location(path)
         return None
-
-
-def curie(iri: str) -> str:
-    """Return a prefixed name for ``iri`` when a project prefix covers it, else the IRI."""
-    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(str(kv[1]))):
-        if iri.startswith(str(ns)) and prefix != "id":
-            return f"{prefix}:{iri[len(str(ns)) :]}"
-    return iri
 
 
 def _rule_of(v: Violation) -> str:

@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, SH
 
-from ..namespaces import KGO, PREFIXES, SHAPES_IRI
+from ..namespaces import KGO, SHAPES_IRI, curie
 from ..query import QueryError, QueryResult
 from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
@@ -26,14 +26,6 @@ router = APIRouter(tags=["Linked data"], responses=ERRORS)
 SUMMARY = str(KGO.summary)
 DESCRIPTION = "http://purl.org/dc/terms/description"
 SAFE_PATH = re.compile(r"^[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*$")
-
-
-def curie(iri: str) -> str:
-    """Return a prefixed name for ``iri`` when a project prefix covers it."""
-    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(str(kv[1]))):
-        if iri.startswith(str(ns)) and prefix != "id":
-            return f"{prefix}:{iri[len(str(ns)) :]}"
-    return iri
 
 
 def _describe_construct(iri: str) -> str:
