@@ -59,6 +59,8 @@ def _build_tree(commit: str, into: Path) -> Path:
         tar.extractall(into, filter="data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     env["PYTHONPATH"] = str(into / "src")
+    # the commit's own tables and ontology (the editable install's resources would be today's)
+    env |= {"KG_DATA_DIR": str(into / "data"), "KG_ONTOLOGY_DIR": str(into / "ontology")}
     code = (
         "import sys, kg.cli; "
         f"assert kg.cli.__file__.startswith({str(into)!r}), kg.cli.__file__; "
