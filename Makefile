@@ -25,8 +25,8 @@ build: $(STAMP)  ## build the graph into dist/
 serve: build  ## build, then serve on http://127.0.0.1:8000
 	$(BIN)/kg serve
 
-test: $(TEST_STAMP)  ## install test dependencies and run the tests
-	$(BIN)/python -m pytest
+test: $(TEST_STAMP)  ## install test dependencies and run the tests (one worker per core, a test file per worker)
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 docs: $(STAMP)  ## regenerate the schema section of data/README.md from data/tables-metadata.json
 	$(BIN)/kg docs

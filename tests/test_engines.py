@@ -40,9 +40,11 @@ def shapes(settings):
     return Graph().parse(settings.ontology_dir / "shapes.ttl")
 
 
-def test_validators_agree_on_our_data(graphs, shapes):
+def test_validators_agree_on_our_data(graphs, shapes, build_report, settings):
     data = graphs.data + graphs.ontology
-    assert run_validation(data, shapes, engine="pyshacl").conforms
+    # pySHACL's verdict on this data and these shapes is the session build's report (the build validates with it)
+    _, reference = build_report
+    assert settings.validator == "pyshacl" and reference is not None and reference.conforms
     assert run_validation(data, shapes, engine="shacl").conforms
 
 

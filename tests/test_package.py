@@ -35,7 +35,8 @@ def wheel(tmp_path_factory) -> Path:
     src = build / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", "dist", "build", ".git", "*.egg-info",
                                                               "__pycache__", ".pytest_cache", ".hypothesis",
-                                                              "bench", "store", ".ruff_cache"))
+                                                              "bench", "store", ".ruff_cache", "node_modules",
+                                                              "artifacts"))
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-w", str(out)], cwd=src,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
