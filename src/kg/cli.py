@@ -397,13 +397,13 @@ async def _answer(
     settings: Settings, text: str, accept: list[str], bindings: dict[str, tuple], kind: str
 ) -> QueryResult:
     """Answer one query through the query service (in this process), as the server would."""
-    from .query import QueryRequest, QueryService, check_read_only, read_manifest
+    from .query import QueryRequest, QueryService, check_query, read_manifest
 
     service = QueryService(settings, str(read_manifest(settings.dist_dir)["version"]), in_process=True)
     try:
         await service.start()
         request = QueryRequest(query=text, accept=accept, bindings=bindings, max_rows=settings.max_rows)
-        return await service.run(request, kind, client="cli", check=check_read_only)
+        return await service.run(request, kind, client="cli", check=check_query)
     finally:
         await service.close()
 

@@ -9,9 +9,9 @@ from ..dist import StoreError, read_manifest
 from .execution import term_to_tuple
 from .saved import ParameterError, QueryDefinitionError, SavedQuery, load_saved_queries
 from .service import AnswerCache, QueryService, worker_summary
-from .shape import check_read_only, forbidden_keyword
+from .shape import MAX_NESTING, check_query, check_read_only, forbidden_keyword, nesting_depth
 from .store import ensure_store, open_store, run_query
-from .types import QueryError, QueryRefused, QueryRequest, QueryResult, QuerySyntaxError
+from .types import QueryError, QueryRefused, QueryRequest, QueryResult, QuerySyntaxError, QueryTooDeep
 
 __all__ = [
     "AnswerCache",
@@ -25,9 +25,13 @@ __all__ = [
     "QuerySyntaxError",
     "SavedQuery",
     "StoreError",
+    "MAX_NESTING",
+    "QueryTooDeep",
+    "check_query",
     "check_read_only",
     "ensure_store",
     "forbidden_keyword",
+    "nesting_depth",
     "load_saved_queries",
     "open_store",
     "read_manifest",

@@ -1,4 +1,4 @@
-"""What a query text looks like, read without running it: forbidden keywords, and bounded lookups.
+"""What a query text looks like, read without running it: nesting, forbidden keywords, bounded lookups.
 
 A *bounded lookup* is a query whose cost cannot grow beyond the links of the entities it names:
 SELECT or ASK over at most ``MAX_PATTERNS`` triple patterns whose subjects are all given IRIs
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .types import QueryRefused
+from .types import QueryRefused, QueryTooDeep
 
 FORBIDDEN_KEYWORDS = ("SERVICE",)
 _LEXICAL_NOISE = re.compile(
@@ -44,6 +44,49 @@ _UPDATE_RE = re.compile(
     r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
     re.I,
 )
+
+
+MAX_NESTING = 100
+"""How deep a query may nest: brackets of any kind (groups, sub-queries, OPTIONAL/MINUS/UNION
+blocks, parentheses of expressions, paths and collections, blank-node brackets) and chains of
+unary operators (``! ! !``, ``- - -``). The engine's parser recurses once per level and crashes
+its process (SIGSEGV) at a few thousand; no query written by a person or a tool comes near 100."""
+_OPEN, _CLOSE, _UNARY = "{([", "})]", "!+-"
+
+
+def nesting_depth(query: str) -> int:
+    """Return the deepest nesting of ``query``: brackets, or a chain of unary operators (strings,
+    IRIs and comments do not count)."""
+    code = _LEXICAL_NOISE.sub(" ", query)
+    depth = deepest = chain = 0
+    for ch in code:
+        if ch in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in _CLOSE:
+            depth = max(depth - 1, 0)
+        if ch in _UNARY:
+            chain += 1
+            deepest = max(deepest, chain)
+        elif not ch.isspace():
+            chain = 0
+    return deepest
+
+
+def check_nesting(query: str, limit: int = MAX_NESTING) -> None:
+    """Refuse a query nested deeper than ``limit`` (QueryTooDeep: 400), before any engine parses it."""
+    depth = nesting_depth(query)
+    if depth > limit:
+        raise QueryTooDeep(
+            f"the query nests {depth} levels deep (brackets or unary operators); at most {limit} are accepted"
+        )
+
+
+def check_query(query: str) -> None:
+    """The rules of every query anyone writes, on the web and on the command line: nested at most
+    ``MAX_NESTING`` levels (400), read-only and not federated (403)."""
+    check_nesting(query)
+    check_read_only(query)
 
 
 def check_read_only(query: str) -> None:

@@ -24,6 +24,12 @@ class QueryRefused(QueryError):
     status = 403
 
 
+class QueryTooDeep(QueryError):
+    """Nested deeper than the engine's parser can safely recurse (refused before any engine sees it)."""
+
+    status = 400
+
+
 class QueryTimeout(QueryError):
     status = 503
     ran = 0.0  # seconds the query itself ran before it was stopped (0: it only waited for a worker)

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
 from ..namespaces import DEFAULT_BASE
-from ..query import QueryError, QueryRequest, QueryResult, check_read_only
+from ..query import QueryError, QueryRequest, QueryResult, check_query
 from .context import context
 
 HERE = Path(__file__).parent
@@ -91,7 +91,7 @@ async def execute(
         base_iri=base_iri,
     )
     client = request.client.host if request.client else "?"
-    return await context(request).service.run(req, lane, client, check=check_read_only)
+    return await context(request).service.run(req, lane, client, check=check_query)
 
 
 _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
