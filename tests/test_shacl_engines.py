@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
+from kg.validation import SPARQL_ONLY
+from kg.validation import standalone_shapes as standalone
 from kg.validation.shacl import run_validation
-from kg.validation.shapes import SPARQL_ONLY, standalone
 
 from .conftest import FIXTURES, ROOT
 

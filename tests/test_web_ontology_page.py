@@ -114,3 +114,25 @@ def test_page_speaks_its_language(page):
 def test_rdf_answers_are_unchanged(client):
     r = client.get("/ontology", headers={"Accept": "text/turtle"})
     assert r.status_code == 200 and r.content == (ROOT / "ontology" / "kg.ttl").read_bytes()
+
+
+@pytest.mark.parametrize("core", [False, True])
+def test_standalone_shapes_are_served_as_the_cli_prints_them(client, core):
+    """What JavaScript engines need, from a running server: /shapes?standalone=1[&core=1] = kg shapes --standalone [--core]."""
+    import subprocess
+    import sys
+
+    from rdflib.compare import isomorphic
+    from rdflib.namespace import SH
+
+    params = {"standalone": "1", **({"core": "1"} if core else {})}
+    r = client.get("/shapes", params=params, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    served = Graph().parse(data=r.text, format="turtle")
+    flags = ["--standalone", *(["--core"] if core else [])]
+    printed = subprocess.run([sys.executable, "-m", "kg.cli", "shapes", *flags], capture_output=True, check=True)
+    assert isomorphic(served, Graph().parse(data=printed.stdout.decode("utf-8"), format="turtle"))
+    assert not list(served.triples((None, OWL.imports, None)))
+    assert bool(list(served.triples((None, SH.sparql, None)))) is not core
+    plain = Graph().parse(data=client.get("/shapes", headers={"Accept": "text/turtle"}).text, format="turtle")
+    assert list(plain.triples((None, OWL.imports, None)))  # the published shapes themselves are unchanged

@@ -6,8 +6,9 @@ shapes (blank nodes canonicalised, sorted N-Triples, the two version triples lef
 change to any shape without a new version is caught (``check`` / ``tests/test_shapes_version.py``).
 ``set_version`` (``kg shapes --set-version X.Y.Z``) writes a new version into both files.
 
-``standalone`` (``kg shapes --standalone [--core]``) gives the shapes as engines other than pySHACL
-need them: no ``owl:imports`` to resolve, the ontology's subclass axioms included (engines such as
+``kg.standalone_shapes`` (``kg shapes --standalone [--core]``, ``/shapes?standalone=1``) gives the
+shapes as engines other than pySHACL need them: no ``owl:imports`` to resolve, the ontology's
+subclass axioms included (engines such as
 shacl-engine read ``rdfs:subClassOf`` for ``sh:targetClass``/``sh:class`` from the shapes graph), and,
 with ``core``, without the SHACL-SPARQL constraints listed in ``SPARQL_ONLY`` (for engines that have
 no SHACL-SPARQL, e.g. rdf-validate-shacl, which stops at the first ``sh:sparql`` it meets).
@@ -21,10 +22,9 @@ import os
 import re
 from pathlib import Path
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import OWL, RDFS, SH
-from rdflib.term import Node
+from rdflib.namespace import OWL
 
 from ..namespaces import SHAPES_IRI
 
@@ -170,32 +170,3 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _drop(g: Graph, node: Node) -> None:
-    """Remove ``node``'s triples and, recursively, those of the blank nodes it alone leads to."""
-    for _, _, o in list(g.triples((node, None, None))):
-        g.remove((node, None, o))
-        if isinstance(o, BNode) and not any(g.triples((None, None, o))):
-            _drop(g, o)
-
-
-def standalone(shapes: Graph, ontology: Graph, core: bool = False) -> Graph:
-    """Return the shapes for any SHACL engine: no owl:imports, the ontology's subclass axioms added.
-
-    The subclass axioms are the ontology's ``rdfs:subClassOf`` triples between named classes. With
-    ``core``, the SHACL-SPARQL constraints (``sh:sparql`` and what hangs from it) are left out:
-    what an engine without SHACL-SPARQL then misses is listed in ``SPARQL_ONLY``.
-    """
-    g = Graph()
-    for prefix, ns in shapes.namespaces():
-        g.bind(prefix, ns, override=True)
-    for triple in shapes:
-        g.add(triple)
-    g.remove((None, OWL.imports, None))
-    for sub, sup in ontology.subject_objects(RDFS.subClassOf):
-        if isinstance(sub, URIRef) and isinstance(sup, URIRef):
-            g.add((sub, RDFS.subClassOf, sup))
-    if core:
-        for shape, constraint in list(g.subject_objects(SH.sparql)):
-            g.remove((shape, SH.sparql, constraint))
-            _drop(g, constraint)
-    return g

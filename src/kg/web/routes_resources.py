@@ -8,13 +8,14 @@ from collections import defaultdict
 from typing import Any, TypedDict
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, SH
 
 from ..namespaces import KGO, SHAPES_IRI, curie
 from ..query import QueryError, QueryResult
+from ..standalone_shapes import standalone as standalone_graph
 from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
 from .context import context
@@ -242,11 +243,16 @@ async def named_graph(name: str, request: Request, format: str | None = None) ->
     return dataset_answer(request, requested_types(request.headers.get("accept"), format))
 
 
-async def _document(request: Request, which: str, format: str | None) -> Response:
+async def _document(
+    request: Request, which: str, format: str | None, standalone_shapes: bool = False, core: bool = False
+) -> Response:
     settings = context(request).settings
     path = settings.ontology_dir / ("kg.ttl" if which == "ontology" else "shapes.ttl")
     types = requested_types(request.headers.get("accept"), format)
     g = Graph().parse(path, format="turtle")
+    if which == "shapes" and standalone_shapes:  # for SHACL engines other than pySHACL (kg shapes --standalone)
+        g = standalone_graph(g, Graph().parse(settings.ontology_dir / "kg.ttl", format="turtle"), core=core)
+        return graph_response(g, choose_rdf(types) or "text/turtle")
     if prefers_html(types):
         lang = page_language(request)
         if which == "ontology":
@@ -301,8 +307,14 @@ async def ontology(request: Request, format: str | None = None, version: str | N
 
 
 @router.get("/shapes", summary="The SHACL shapes (HTML or Turtle)", responses=RDF_OR_HTML)
-async def shapes(request: Request, format: str | None = None) -> Response:
-    return await _document(request, "shapes", format)
+async def shapes(
+    request: Request,
+    format: str | None = None,
+    standalone: bool = Query(False, description="RDF for SHACL engines other than pySHACL: no owl:imports, "
+                             "the ontology's subclass axioms included"),
+    core: bool = Query(False, description="with standalone: without the SHACL-SPARQL constraints"),
+) -> Response:
+    return await _document(request, "shapes", format, standalone, core)
 
 
 @router.get("/shapes/{version}", include_in_schema=False)  # the owl:versionIRI of the current shapes
