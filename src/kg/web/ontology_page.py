@@ -6,7 +6,7 @@ the page reads the same whether a restriction is a blank node (as OWL 2 needs) o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -14,7 +14,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from ..namespaces import KGO, SCHEMA
+from ..namespaces import KGO, SCHEMA, curie
 
 # Header properties shown under "about", in this order: (property, ja, en).
 METADATA = (
@@ -100,13 +100,10 @@ def restriction_values(g: Graph) -> list[str]:
     return sorted({str(v) for v in g.objects(None, OWL.hasValue) if isinstance(v, URIRef)})
 
 
-def describe(
-    g: Graph, lang: str, value_labels: Mapping[str, str], curie: Callable[[str], str], ontology_iri: str
-) -> OntologyView:
+def describe(g: Graph, lang: str, value_labels: Mapping[str, str]) -> OntologyView:
     """Return the page's content for ontology graph ``g`` in ``lang`` (``ja`` or ``en``).
 
-    ``value_labels`` gives labels (in ``lang``) of individuals that restrictions name; ``curie``
-    shortens an IRI; ``ontology_iri`` is the ontology header's subject.
+    ``value_labels`` gives labels (in ``lang``) of individuals that restrictions name.
     """
     en = lang == "en"
 
@@ -170,7 +167,7 @@ def describe(
         Section(t("値域", "Ranges"), t("の値域", "range"), pairs(RDFS.range)),
     ]
 
-    header = URIRef(ontology_iri)
+    header = next(g.subjects(RDF.type, OWL.Ontology))
     metadata = [
         (t(ja_name, en_name), [ref(v) for v in sorted(g.objects(header, p), key=str)])
         for p, ja_name, en_name in METADATA

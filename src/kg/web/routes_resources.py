@@ -256,13 +256,8 @@ async def _document(
     if prefers_html(types):
         lang = page_language(request)
         if which == "ontology":
-            view = ontology_page.describe(
-                g,
-                lang,
-                await _labels(request, ontology_page.restriction_values(g), lang),
-                curie,
-                str(next(g.subjects(RDF.type, OWL.Ontology))),
-            )
+            labels = await _labels(request, ontology_page.restriction_values(g), lang)
+            view = ontology_page.describe(g, lang, labels)
             return templates.TemplateResponse(request, "ontology.html", {"view": view, "lang": lang})
         return templates.TemplateResponse(request, "shapes.html", {"terms": _shapes(g), "lang": lang, "curie": curie})
     media = choose_rdf(types)
