@@ -29,7 +29,8 @@ OX_FORMATS = {"kg.ttl": ox.RdfFormat.TURTLE, "kg.nt": ox.RdfFormat.N_TRIPLES,
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """The build's own files (what its manifest lists, and the manifest), not the server's store beside them."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
 
 
 def test_dump_files(built):
@@ -136,8 +137,8 @@ def test_nonconforming_graph_fails_build(tmp_path, settings, data_copy):
 def test_killed_build_leaves_dist_intact(tmp_path, built):
     out = tmp_path / "dist"
     out.mkdir()
-    for p in built.iterdir():
-        (out / p.name).write_bytes(p.read_bytes())
+    for name, data in _snapshot(built).items():
+        (out / name).write_bytes(data)
     before = _snapshot(out)
     env = {**os.environ}
     proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "build", "--out", str(out)], cwd=ROOT, env=env,

@@ -186,8 +186,8 @@ def built_from_wheel(bin_dir, tmp_path_factory) -> Path:
 def test_build_from_wheel_is_byte_identical_to_source_build(built_from_wheel, built):
     # the session's source build (test_build.py checks it is byte-identical to `python -m kg.cli build`)
     source = built
-    ours = {p.name: p.read_bytes() for p in sorted(source.iterdir())}
-    theirs = {p.name: p.read_bytes() for p in sorted(built_from_wheel.iterdir())}
+    ours = {p.name: p.read_bytes() for p in sorted(source.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    theirs = {p.name: p.read_bytes() for p in sorted(built_from_wheel.iterdir()) if p.is_file()}
     assert sorted(ours) == sorted(theirs)
     different = [name for name in ours if ours[name] != theirs[name]]
     assert not different, different

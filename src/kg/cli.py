@@ -25,7 +25,7 @@ from .settings import Settings, load_settings
 if TYPE_CHECKING:
     from rdflib import Graph
 
-    from .query import QueryResult
+    from .query import Kind, QueryResult
 
 app = typer.Typer(
     add_completion=False,
@@ -321,6 +321,7 @@ def query(
     import asyncio
 
     from .query import (
+        Kind,
         ParameterError,
         QueryDefinitionError,
         QueryError,
@@ -332,7 +333,7 @@ def query(
 
     settings = _settings(dist_dir=dist)
     bindings: dict[str, tuple] = {}
-    kind = "sparql"  # anyone's text, as on /sparql
+    kind = Kind.SPARQL  # anyone's text, as on /sparql
     if saved:
         try:
             registry = load_saved_queries(settings.queries_dir)
@@ -343,7 +344,7 @@ def query(
             err.print(f"[red]no saved query {saved!r}[/red]; known: {', '.join(registry)}")
             raise typer.Exit(2)
         text = registry[saved].text
-        kind = "saved"
+        kind = Kind.SAVED
         try:
             bindings = {k: term_to_tuple(v) for k, v in registry[saved].bindings(_param_dict(param or [])).items()}
         except ParameterError as exc:
@@ -394,7 +395,7 @@ _RESULT_MEDIA = {
 
 
 async def _answer(
-    settings: Settings, text: str, accept: list[str], bindings: dict[str, tuple], kind: str
+    settings: Settings, text: str, accept: list[str], bindings: dict[str, tuple], kind: Kind
 ) -> QueryResult:
     """Answer one query through the query service (in this process), as the server would."""
     from .query import QueryRequest, QueryService, check_query, read_manifest
@@ -444,15 +445,17 @@ def stats(dist: Annotated[Path | None, typer.Option(help="Built dataset folder (
 
 @app.command()
 def load(
-    store: Annotated[Path, typer.Option(help="Folder of the on-disk store (then serve with KG_STORE_DIR).")] = Path(
-        "store"
-    ),
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the on-disk store (default: DIST/store, where the server looks for it)."),
+    ] = None,
     dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
 ) -> None:
     """Build (or check) an on-disk store from the dumps, so a server restart is ready at once."""
     from .query import StoreError, ensure_store
 
     settings = _settings(dist_dir=dist)
+    store = store or settings.resolved_store_dir or settings.dist_dir / "store"
     start = time.perf_counter()
     try:
         rebuilt = ensure_store(settings.dist_dir, store)
@@ -460,7 +463,7 @@ def load(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     verb = "built" if rebuilt else "checked (sound, up to date)"
-    err.print(f"{verb} {store}/ in {time.perf_counter() - start:.1f} s; serve it with KG_STORE_DIR={store}")
+    err.print(f"{verb} {store}/ in {time.perf_counter() - start:.1f} s; the server opens it with KG_STORE_DIR={store}")
 
 
 @app.command()

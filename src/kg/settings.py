@@ -43,7 +43,11 @@ class Settings:
         default="", metadata=_meta("Remote SPARQL endpoint URL to answer from (empty: embedded pyoxigraph).")
     )
     store_dir: str = field(
-        default="", metadata=_meta("On-disk store made by `kg load` (empty: load dumps into memory).")
+        default="",
+        metadata=_meta(
+            "On-disk store the server and its workers open read-only (empty: DIST_DIR/store, made from the "
+            "dumps on first start; `memory`: every process loads the dumps into memory)."
+        ),
     )
     host: str = field(default="127.0.0.1", metadata=_meta("Address the server listens on."))
     port: int = field(default=8000, metadata=_meta("Port the server listens on."))
@@ -55,11 +59,10 @@ class Settings:
     )
     workers: int = field(default=2, metadata=_meta("Query worker processes (killed and replaced at the time limit)."))
     long_workers: int = field(
-        default=1, metadata=_meta("Worker processes for queries of a shape seen to run long (their own lane).")
-    )
-    limit_workers: int = field(
         default=1,
-        metadata=_meta("Worker processes for queries of a shape that ran into the time limit (their own lane)."),
+        metadata=_meta(
+            "Worker processes for queries of a shape seen to run long (their own lane; 0: no such lane)."
+        ),
     )
     long_query_seconds: float = field(
         default=0.5, metadata=_meta("A query shape that ran longer than this goes to the long-query lane next time.")
@@ -75,6 +78,13 @@ class Settings:
         default=64, metadata=_meta("Largest RDF file `kg validate` reads, MiB (exit 2 beyond; bounds its memory).")
     )
     max_running: int = field(default=16, metadata=_meta("Queries that may wait or run at once in total (429 beyond)."))
+
+    @property
+    def resolved_store_dir(self) -> Path | None:
+        """The on-disk store's folder (None: in memory)."""
+        if self.store_dir == "memory":
+            return None
+        return Path(self.store_dir) if self.store_dir else Path(self.dist_dir) / "store"
 
     @property
     def server_url(self) -> str:

@@ -7,6 +7,7 @@ no builder, reasoner or SHACL engine.
 
 from ..dist import StoreError, read_manifest
 from .execution import term_to_tuple
+from .placement import Kind, Lane, Placement
 from .saved import ParameterError, QueryDefinitionError, SavedQuery, load_saved_queries
 from .service import AnswerCache, QueryService, worker_summary
 from .shape import MAX_NESTING, check_query, check_read_only, forbidden_keyword, nesting_depth
@@ -15,6 +16,9 @@ from .types import QueryError, QueryRefused, QueryRequest, QueryResult, QuerySyn
 
 __all__ = [
     "AnswerCache",
+    "Kind",
+    "Lane",
+    "Placement",
     "ParameterError",
     "QueryDefinitionError",
     "QueryError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -14,15 +15,18 @@ from ..dist import Manifest, StoreError, read_manifest
 READY = "READY.json"
 
 
-def open_store(dist_dir: Path, store_dir: Path | None = None) -> ox.Store:
+def open_store(dist_dir: Path, store_dir: Path | None = None, ensure: bool = True) -> ox.Store:
     """Return a store of the build in ``dist_dir`` (all named graphs).
 
     Without ``store_dir``: loaded into memory from ``kg.trig``. With it: the on-disk store there,
-    opened read-only, after ``ensure_store`` has checked (or rebuilt) it.
+    opened read-only (processes that open it share the operating system's page cache), after
+    ``ensure_store`` has checked (or rebuilt) it (unless ``ensure`` is False: the query workers
+    open what their server has just checked).
     """
     manifest = read_manifest(dist_dir)
     if store_dir is not None:
-        ensure_store(dist_dir, store_dir, manifest)
+        if ensure:
+            ensure_store(dist_dir, store_dir, manifest)
         return ox.Store.read_only(str(store_dir / "db"))
     store = ox.Store()
     try:
@@ -60,6 +64,17 @@ def ensure_store(dist_dir: Path, store_dir: Path, manifest: Manifest | None = No
     if _store_is_sound(store_dir, manifest):
         return False
     store_dir.parent.mkdir(parents=True, exist_ok=True)
+    # One writer at a time: servers started together on one folder (replicas) wait for the first.
+    with open(store_dir.with_name(f".{store_dir.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _store_is_sound(store_dir, manifest):
+            return False  # another process built it while this one waited
+        _rebuild(dist_dir, store_dir, manifest)
+    return True
+
+
+def _rebuild(dist_dir: Path, store_dir: Path, manifest: Manifest) -> None:
+    """Load the dumps into a temporary folder, then put it in place of ``store_dir``."""
     tmp = store_dir.with_name(f".{store_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -78,7 +93,6 @@ def ensure_store(dist_dir: Path, store_dir: Path, manifest: Manifest | None = No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return True
 
 
 def run_query(

@@ -32,7 +32,6 @@ class QueryTooDeep(QueryError):
 
 class QueryTimeout(QueryError):
     status = 503
-    ran = 0.0  # seconds the query itself ran before it was stopped (0: it only waited for a worker)
 
 
 class NotAcceptable(QueryError):
@@ -88,5 +87,8 @@ class QueryResult:
     rows: int
     truncated: bool
     seconds: float
-    where: str = ""  # which part answered: inline | thread | worker | remote
+    where: str = ""  # which lane answered (placement.Lane's value): inline | worker | long | remote
     cache: str = ""  # hit | miss | "" (not cacheable)
+    # The body in a content coding (e.g. "gzip" → bytes), made once and shared by the cached copy,
+    # so an answer served from the cache is never compressed again.
+    encoded: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)

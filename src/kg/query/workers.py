@@ -23,7 +23,6 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -70,7 +69,7 @@ def worker_main(dist_dir: str, memory_limit: int, store_dir: str = "") -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer
-    store = open_store(Path(dist_dir), Path(store_dir) if store_dir else None)
+    store = open_store(Path(dist_dir), Path(store_dir) if store_dir else None, ensure=False)  # the server checked it
     _write_frame(out, {"ready": os.getpid()})
     while True:
         try:
@@ -153,10 +152,6 @@ class PoolStats:
     timeouts: int = 0  # queries stopped at the deadline
     answered: int = 0
     transfers: dict[int, Transfer] = field(default_factory=dict)  # by request id, while being read
-
-
-class Rerouted(Exception):
-    """The request was not run here: by the time a worker was free it belonged elsewhere."""
 
 
 class WorkerPool:
@@ -301,40 +296,19 @@ class WorkerPool:
         await worker.writer.drain()
         return await self._read_frame(worker, request_id)
 
-    async def execute(
-        self,
-        request: QueryRequest,
-        timeout: float,
-        admit: Callable[[], bool] | None = None,
-        spare: int | None = None,
-    ) -> QueryResult:
-        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included).
-
-        ``admit`` is asked once a worker is free; if it says no, the worker goes back unused and
-        ``Rerouted`` is raised (the caller sends the request elsewhere). With ``spare``, the
-        request does not wait: it takes a worker only while more than ``spare`` are idle, else
-        ``Rerouted`` is raised at once (a guest from another lane leaves room for the lane's own).
-        """
+    async def execute(self, request: QueryRequest, timeout: float) -> QueryResult:
+        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included)."""
         deadline = time.monotonic() + timeout
         while True:
-            if spare is not None:
-                if self._idle.qsize() <= spare:
-                    raise Rerouted()
-                worker = self._idle.get_nowait()  # no await between the check and the take
-            else:
-                try:
-                    worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
-                except TimeoutError:
-                    raise QueryTimeout(f"no query worker became free within the {timeout:.3g} s time limit") from None
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise QueryTimeout(f"no query worker became free within the {timeout:.3g} s time limit") from None
             if worker in self._all and worker.process.returncode is None:
                 break  # a worker found dead here has been (or is being) replaced by its watcher
-        if admit is not None and not admit():
-            self._idle.put_nowait(worker)
-            raise Rerouted()
         self._next_id += 1
         request_id = self._next_id
         healthy = False
-        started = time.monotonic()
         try:
             header, body = await asyncio.wait_for(
                 self._ask(worker, request, request_id), max(0.0, deadline - time.monotonic())
@@ -342,9 +316,7 @@ class WorkerPool:
             healthy = True
         except TimeoutError:
             self.stats.timeouts += 1
-            stopped = QueryTimeout(f"the query was stopped at the {timeout:.3g} s time limit")
-            stopped.ran = time.monotonic() - started
-            raise stopped from None
+            raise QueryTimeout(f"the query was stopped at the {timeout:.3g} s time limit") from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1)

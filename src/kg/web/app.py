@@ -13,15 +13,15 @@ import hashlib
 import json
 import logging
 import time
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
@@ -31,6 +31,7 @@ from .. import __version__
 from ..dist import read_manifest
 from ..query import QueryService, load_saved_queries, worker_summary
 from ..settings import Settings, load_settings
+from . import encoding
 from .context import AppContext
 
 HERE = Path(__file__).parent
@@ -113,16 +114,27 @@ _HTML_ONLY = ((b"content-security-policy", CSP.encode()), (b"x-frame-options", b
 _VARY = (b"vary", b"Accept, Accept-Language, Accept-Encoding, Origin")
 _READ_CACHE = (b"cache-control", b"public, max-age=60")
 _NO_STORE = (b"cache-control", b"no-store")
+# CORS: any origin, no credentials; what scripts on other sites may read of our answers.
+CORS_METHODS = ("GET", "POST", "HEAD", "OPTIONS")
+CORS_MAX_AGE = 600
+_CORS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"ETag, X-KG-Rows, X-KG-Truncated, X-KG-Row-Limit, X-KG-Query-Ms, X-KG-Cache"),
+)
+_GZ = b'-gz"'  # the entity tag of a gzip representation: the identity one's, marked
 
 
 class Edge:
-    """The outermost layer, pure ASGI (no task per request): everything every answer gets.
+    """The one HTTP layer around the application, pure ASGI (no task per request), for every request.
 
-    HEAD answered like GET without a body; request bodies and query strings over the limit
-    refused with 413 before they are read; security and caching headers; ETag on reads that
-    answer 200, and 304 on a match (with the CORS header, since this layer answers before CORS);
-    one access-log record per request. Headers are edited as the raw ASGI list (lower-case
-    names, as Starlette writes them).
+    CORS (simple requests and preflights) and compression (``kg.web.encoding``: gzip for clients
+    that accept it, answers of at least ``MIN_GZIP_BYTES`` of a textual type; a body already
+    encoded by its handler is passed as it is); HEAD answered like GET without a body; request
+    bodies and query strings over the limit refused with 413 before they are read; security and
+    caching headers; ETag on reads that answer 200 (a gzip representation's tag is marked) and
+    304 on a match; liveness from pre-encoded bytes; one access-log record per request. Headers
+    are edited as the raw ASGI list (lower-case names, as Starlette writes them). Which code runs
+    depends on the method and path only, never on Origin or Accept-Encoding.
     """
 
     def __init__(self, app: ASGIApp, ctx: AppContext, health: Health, limit: int):
@@ -138,56 +150,94 @@ class Edge:
         start = time.perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
-        head = method == "HEAD"
-        if (
-            path == "/healthz"
-            and method in ("GET", "HEAD")
-            and len(scope["query_string"]) <= self.limit
-            and not any(name == b"origin" for name, _ in scope["headers"])
-        ):
-            await self._health(scope, send, head, start)
+        headers = dict(scope["headers"])
+        origin = b"origin" in headers
+        if method == "OPTIONS" and origin and b"access-control-request-method" in headers:
+            status = await self._preflight(headers, send)
+            _log(scope, method, path, status, start)
             return
+        head = method == "HEAD"
         if head:
             scope = dict(scope, method="GET")
-        headers = dict(scope["headers"])
+        # HEAD answers with the identity headers: compressing a whole dump only to drop it is waste.
+        gzip_ok = not head and encoding.accepts_gzip(headers.get(b"accept-encoding"))
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
         version = self.ctx.version
         facts: list = [0, None, None]  # status, query ms, rows
+        stream: zlib._Compress | None = None  # set while this response is being compressed
+        pending: Message | None = None  # a response start held until its first body part
 
         async def send_wrapped(message: Message) -> None:
+            nonlocal stream, pending
             if message["type"] == "http.response.start":
                 status = facts[0] = message["status"]
                 raw = [(name, value) for name, value in message.get("headers", ()) if name != b"vary"]
                 names = {name for name, _ in raw}
                 if is_read and status == 200 and b"etag" not in names:
                     raw.append((b"etag", etag_for(scope, headers, version).encode()))
-                added = list(_SECURITY)
-                if any(name == b"content-type" and value.startswith(b"text/html") for name, value in raw):
-                    added += _HTML_ONLY
-                added.append(_READ_CACHE if is_read else _NO_STORE)
-                raw += [pair for pair in added if pair[0] not in names]
-                raw.append(_VARY)
+                content_type = b""
                 for name, value in raw:
-                    if name == b"x-kg-query-ms":
+                    if name == b"content-type":
+                        content_type = value
+                    elif name == b"x-kg-query-ms":
                         facts[1] = value.decode("latin-1")
                     elif name == b"x-kg-rows":
                         facts[2] = value.decode("latin-1")
+                added = list(_SECURITY)
+                if content_type.startswith(b"text/html"):
+                    added += _HTML_ONLY
+                added.append(_READ_CACHE if is_read else _NO_STORE)
+                if origin:
+                    added += _CORS
+                raw += [pair for pair in added if pair[0] not in names]
+                raw.append(_VARY)
+                coded = b"content-encoding" in names
+                if gzip_ok and status == 200 and not coded and encoding.compressible(content_type):
+                    length = next((v for n, v in raw if n == b"content-length"), None)
+                    if length is None or not length.isdigit() or int(length) >= encoding.MIN_GZIP_BYTES:
+                        stream = encoding.compressor()
+                        coded = True
+                        raw = [(n, v) for n, v in raw if n != b"content-length"] + [(b"content-encoding", b"gzip")]
+                if coded and gzip_ok:
+                    raw = [(n, v[:-1] + _GZ if n == b"etag" and v.endswith(b'"') else v) for n, v in raw]
                 message = {**message, "headers": raw}
-            elif head:
-                if message.get("more_body", False):
+                if stream is not None:
+                    pending = message  # sent with the first body part (its length is known then)
                     return
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            elif message["type"] == "http.response.body":
+                if stream is not None:
+                    more = message.get("more_body", False)
+                    body = stream.compress(message.get("body", b""))
+                    if not more:
+                        body += stream.flush()
+                    if pending is not None:
+                        start_message, pending = pending, None
+                        if not more:  # the whole answer at once: say its length
+                            start_message["headers"].append((b"content-length", str(len(body)).encode()))
+                        await send(start_message)
+                    message = {"type": "http.response.body", "body": body, "more_body": more}
+                if head:
+                    if message.get("more_body", False):
+                        return
+                    message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
+        if gzip_ok and b"if-none-match" in headers:  # handlers compare their own (identity) tags
+            headers[b"if-none-match"] = headers[b"if-none-match"].replace(_GZ, b'"')
+            scope = dict(scope, headers=[(n, v) for n, v in scope["headers"] if n != b"if-none-match"]
+                         + [(b"if-none-match", headers[b"if-none-match"])])
         length = headers.get(b"content-length")
         try:
             if len(scope.get("query_string", b"")) > self.limit or (
                 length and length.isdigit() and int(length) > self.limit
             ):
                 await self._too_large(scope, receive, send_wrapped)
+            elif path == "/healthz" and method in ("GET", "HEAD"):
+                start_message, body = self.health.current()
+                await send_wrapped({**start_message, "headers": list(start_message["headers"])})
+                await send_wrapped({"type": "http.response.body", "body": body})
             elif is_read and b"if-none-match" in headers and (etag := self._matching(scope, headers, version)):
-                extra = {"Access-Control-Allow-Origin": "*"} if b"origin" in headers else {}
-                await Response(status_code=304, headers={"ETag": etag, **extra})(scope, receive, send_wrapped)
+                await Response(status_code=304, headers={"ETag": etag})(scope, receive, send_wrapped)
             elif method in ("POST", "PUT", "PATCH"):
                 await self._limited(scope, receive, send_wrapped, facts)
             else:
@@ -195,12 +245,29 @@ class Edge:
         finally:
             _log(scope, method, path, facts[0], start, facts[1], facts[2])
 
-    async def _health(self, scope: Scope, send: Send, head: bool, start: float) -> None:
-        """Answer a liveness check from its pre-encoded bytes (no CORS or gzip work: no Origin, tiny body)."""
-        message, body = self.health.current()
-        await send({**message, "headers": list(message["headers"])})  # a copy: a server may edit what it is sent
-        await send({"type": "http.response.body", "body": b"" if head else body})
-        _log(scope, scope["method"], "/healthz", 200, start)
+    @staticmethod
+    async def _preflight(headers: dict[bytes, bytes], send: Send) -> int:
+        """Answer a CORS preflight: any origin, our methods, whatever headers the page asks to send."""
+        asked = headers[b"access-control-request-method"].decode("latin-1").strip().upper()
+        if asked not in CORS_METHODS:
+            body, status = f"Disallowed CORS method {asked!r}\n".encode(), 400
+        else:
+            body, status = b"OK", 200
+        raw = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-allow-methods", ", ".join(CORS_METHODS).encode()),
+            (b"access-control-max-age", str(CORS_MAX_AGE).encode()),
+            *_SECURITY,
+            _NO_STORE,
+            _VARY,
+        ]
+        if b"access-control-request-headers" in headers:
+            raw.append((b"access-control-allow-headers", headers[b"access-control-request-headers"]))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+        return status
 
     @staticmethod
     def _matching(scope: Scope, headers: dict[bytes, bytes], version: str) -> str | None:
@@ -310,6 +377,9 @@ def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health
             "Read-only; every query has a time limit and a row limit."
         ),
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry asks the global providers on every request; the server has
+        # its own access log and /metrics, so it is off (a few microseconds per request).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url="/docs",
         redoc_url=None,
     )
@@ -320,9 +390,10 @@ def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health
     from .routes_pages import router as pages_router
     from .routes_queries import add_saved_query_routes
     from .routes_resources import router as resources_router
-    from .routes_sparql import router as sparql_router
+    from .routes_sparql import ROUTES as SPARQL_ROUTES
+    from .routes_sparql import router as sparql_description
 
-    app.include_router(sparql_router)
+    described = [*sparql_description.routes]  # documented in the schema, served by SPARQL_ROUTES
     add_saved_query_routes(app, registry)
     app.include_router(dumps_router)
     app.include_router(resources_router)
@@ -332,64 +403,32 @@ def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health
     async def healthz(request: Request) -> Response:
         return health.response()
 
-    # A plain Starlette route, first in line: liveness checks need no validation or dependencies.
-    app.router.routes.insert(0, Route("/healthz", healthz, methods=["GET"], include_in_schema=False))
+    # Plain Starlette routes, first in line: liveness checks and SPARQL read their requests themselves.
+    app.router.routes[0:0] = [Route("/healthz", healthz, methods=["GET"], include_in_schema=False), *SPARQL_ROUTES]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=[*described, *app.routes]
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> PlainTextResponse:
         """Counters in the Prometheus text format."""
-        values = ctx.service.metrics()
+        values = {**ctx.service.metrics(), "kg_gzip_compressions_total": encoding.COUNTER.compressions}
         lines = [f"{name} {value:g}" for name, value in sorted(values.items())]
         return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
 
-    app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_credentials=False,
-        allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=["ETag", "X-KG-Rows", "X-KG-Truncated", "X-KG-Row-Limit", "X-KG-Query-Ms"],
-        max_age=600,
-    )
     return app, ctx, health
 
 
-class FastLane:
-    """``GET /sparql`` straight to its handler, past the framework.
-
-    Same handler, same answers; taken only when no other layer has work to do: no ``Origin``
-    (CORS) and no ``Accept-Encoding`` (gzip). Everything else goes through the full app.
-    """
-
-    def __init__(self, app: FastAPI):
-        self.app = app
-        from .routes_sparql import sparql_get
-
-        self.sparql = sparql_get
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "GET"
-            and scope["path"] == "/sparql"
-            and not any(name in (b"origin", b"accept-encoding") for name, _ in scope["headers"])
-        ):
-            scope["app"] = self.app
-            try:
-                response: Response = await self.sparql(Request(scope, receive))
-            except Exception:  # noqa: BLE001 - as the framework would: a 500, logged
-                logging.getLogger("kg.web").exception("GET %s failed", scope["path"])
-                response = PlainTextResponse("internal error\n", status_code=500)
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 def asgi_app(settings: Settings | None = None) -> ASGIApp:
-    """Return what the server runs: the edge layer around the fast lane around the application."""
+    """Return what the server runs: the edge layer around the application."""
     app, ctx, health = _application(settings)
-    return Edge(FastLane(app), ctx, health, limit=ctx.settings.max_query_bytes)
+    return Edge(app, ctx, health, limit=ctx.settings.max_query_bytes)
 
 
 async def _flush_access_log(every: float = 0.2) -> None:

@@ -11,7 +11,8 @@ from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
 from ..namespaces import DEFAULT_BASE
-from ..query import QueryError, QueryRequest, QueryResult, check_query
+from ..query import Kind, QueryError, QueryRequest, QueryResult, check_query
+from . import encoding
 from .context import context
 
 HERE = Path(__file__).parent
@@ -71,13 +72,13 @@ async def execute(
     default_graphs: list[str] | None = None,
     named_graphs: list[str] | None = None,
     max_rows: int | None = None,
-    lane: str = "sparql",
+    kind: Kind = Kind.SPARQL,
     base_iri: str | None = None,
 ) -> QueryResult:
     """Run ``query`` through the query service with the configured limits.
 
-    ``lane`` says whose query it is: ``sparql`` (anyone's text), ``saved`` (a saved
-    query), ``lookup`` (an entity page); the service decides where it runs. The result's
+    ``kind`` says whose query it is (anyone's text, a saved query, an entity page); the
+    service's placement decides where it runs. The result's
     ``cache`` says whether the answer cache served it.
     """
     settings = context(request).settings
@@ -91,20 +92,35 @@ async def execute(
         base_iri=base_iri,
     )
     client = request.client.host if request.client else "?"
-    return await context(request).service.run(req, lane, client, check=check_query)
+    return await context(request).service.run(req, kind, client, check=check_query)
 
 
 _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
 
 
 def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
-    """Return the HTTP response for a serialized result, with the limit headers."""
+    """Return the HTTP response for a serialized result, with the limit headers.
+
+    Compressed here by the edge layer's policy (``kg.web.encoding``) when the client accepts it,
+    once per answer: the compressed bytes are kept with the cached answer and served to every hit.
+    """
     settings = context(request).settings
     media = result.media_type
     if media.startswith("text/") or media.endswith(_TEXTUAL):
         media += "; charset=utf-8"
+    body = result.body
+    coding: list[tuple[bytes, bytes]] = []
+    if len(body) >= encoding.MIN_GZIP_BYTES and encoding.accepts_gzip(
+        request.headers.get("accept-encoding", "").encode("latin-1")
+    ):
+        gz = result.encoded.get("gzip")
+        if gz is None:
+            gz = result.encoded["gzip"] = encoding.gzip_bytes(body)
+        body = gz
+        coding.append((b"content-encoding", b"gzip"))
     headers = [
-        (b"content-length", str(len(result.body)).encode()),
+        *coding,
+        (b"content-length", str(len(body)).encode()),
         (b"content-type", media.encode()),
         (b"x-kg-rows", str(result.rows).encode()),
         (b"x-kg-truncated", b"true" if result.truncated else b"false"),
@@ -117,7 +133,7 @@ def result_response(result: QueryResult, request: Request, filename: str | None 
         headers.append((b"x-kg-cache", result.cache.encode()))
     if filename:
         headers.append((b"content-disposition", f'attachment; filename="{filename}"'.encode()))
-    return _Prepared(result.body, headers)
+    return _Prepared(body, headers)
 
 
 class _Prepared(Response):

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import Request
 from markupsafe import Markup
 
-from ..query import SavedQuery, term_to_tuple
+from ..query import Kind, SavedQuery, term_to_tuple
 from . import charts
 from .common import execute, local_path
 from .context import context
@@ -43,7 +43,7 @@ async def saved_answer(request: Request, name: str, **params: str) -> Answer:
     """Run saved query ``name`` with ``params`` (the query service caches the answer, as for the API)."""
     q = context(request).registry[name]
     bindings = {k: term_to_tuple(v) for k, v in q.bindings(params).items()}
-    result = await execute(request, q.text, JSON, bindings=bindings, lane="saved")
+    result = await execute(request, q.text, JSON, bindings=bindings, kind=Kind.SAVED)
     doc = json.loads(result.body)
     head = doc["head"]["vars"]
     return Answer(head, [{v: b[v]["value"] if v in b else None for v in head} for b in doc["results"]["bindings"]])

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from ..query import ParameterError, QueryError, SavedQuery, term_to_tuple
+from ..query import Kind, ParameterError, QueryError, SavedQuery, term_to_tuple
 from .common import ERRORS, JSON_OR_HTML, error_response, execute, result_response, templates
 from .context import context
 from .negotiation import prefers_html, requested_types
@@ -47,7 +47,7 @@ def _endpoint_for(q: SavedQuery) -> Callable[..., Awaitable[Response]]:
         html = prefers_html(types)
         accept = ["application/sparql-results+json"] if html else types
         try:
-            result = await execute(request, q.text, accept, bindings=bindings, lane="saved")
+            result = await execute(request, q.text, accept, bindings=bindings, kind=Kind.SAVED)
         except QueryError as exc:
             return error_response(exc)
         if html:

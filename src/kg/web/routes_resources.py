@@ -14,7 +14,7 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF, SH
 
 from ..namespaces import KGO, SHAPES_IRI, curie
-from ..query import QueryError, QueryResult
+from ..query import Kind, QueryError, QueryResult
 from ..standalone_shapes import standalone as standalone_graph
 from . import entity_rdf, ontology_page
 from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
@@ -183,7 +183,9 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
     types = requested_types(request.headers.get("accept"), format)
     try:
         if prefers_html(types):
-            result = await execute(request, _describe_select(iri), ["application/sparql-results+json"], lane="lookup")
+            result = await execute(
+                request, _describe_select(iri), ["application/sparql-results+json"], kind=Kind.LOOKUP
+            )
             rows = json.loads(result.body)["results"]["bindings"]
             if not rows:
                 return templates.TemplateResponse(request, "notfound.html", {"iri": iri}, status_code=404)
@@ -213,7 +215,7 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
             )
         writer = entity_rdf.WRITERS.get(media)
         result = await execute(
-            request, _describe_construct(iri), ["application/n-triples"] if writer else [media], lane="lookup"
+            request, _describe_construct(iri), ["application/n-triples"] if writer else [media], kind=Kind.LOOKUP
         )
     except QueryError as exc:
         return error_response(exc)
@@ -277,7 +279,7 @@ async def _labels(request: Request, iris: list[str], lang: str) -> dict[str, str
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
         f"SELECT ?s ?l WHERE {{ VALUES ?s {{ {values} }} ?s rdfs:label ?l FILTER(lang(?l) = {ox.Literal(lang)}) }}"
     )
-    result = await execute(request, query, ["application/sparql-results+json"], lane="lookup")
+    result = await execute(request, query, ["application/sparql-results+json"], kind=Kind.LOOKUP)
     rows = json.loads(result.body)["results"]["bindings"]
     return {row["s"]["value"]: row["l"]["value"] for row in rows}
 

@@ -1,0 +1,286 @@
+"""Issue 20: one request path for every client, typed placement, workers that share the data.
+
+In process (the application with its edge layer, as the server runs it): which code answers does
+not depend on headers that do not change the answer; CORS and compression are applied on that
+one path; compression only where it pays, and a cached answer keeps its compressed bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from kg.query import Kind, Lane, Placement
+from kg.query.placement import ShapeMemory
+from kg.query.shape import shape_of
+from kg.web import asgi_app
+from kg.web.encoding import MIN_GZIP_BYTES
+
+JSON = "application/sparql-results+json"
+MUNI = "https://w3id.org/tokyo-sme-kg/id/municipality/131016"
+BARE = {"Accept-Encoding": "identity"}  # as urllib (SPARQLWrapper) sends; curl and wrk send none
+GZIP = {"Accept-Encoding": "gzip, deflate"}
+BROWSER = {"Origin": "https://yasgui.example", "Accept-Encoding": "gzip, deflate, br"}
+HEADER_SETS = {"bare": BARE, "gzip": GZIP, "browser": BROWSER}
+
+
+def metric(client, name: str) -> float:
+    for line in client.get(f"{client.url}/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def raw_get(client, params: dict, headers: dict) -> tuple[dict, bytes]:
+    """Headers and the body exactly as sent (not decoded)."""
+    with client.stream("GET", f"{client.url}/sparql", params=params, headers={"Accept": JSON, **headers}) as r:
+        assert r.status_code == 200, r.read()
+        return dict(r.headers), b"".join(r.iter_raw())
+
+
+# ------------------------------------------------------------------ criterion 1: one path
+def test_the_same_answer_and_cache_entry_for_every_header_set(client):
+    query = f"# one path {time.time_ns()}\nSELECT * WHERE {{ ?s ?p ?o }} ORDER BY ?s ?p ?o LIMIT 300"
+    entries = metric(client, "kg_cache_entries")
+    seen = {}
+    for name, headers in HEADER_SETS.items():
+        head, raw = raw_get(client, {"query": query}, headers)
+        body = gzip.decompress(raw) if head.get("content-encoding") == "gzip" else raw
+        seen[name] = (head, raw, body)
+    bodies = {name: body for name, (_, _, body) in seen.items()}
+    assert len(set(bodies.values())) == 1 and len(bodies["bare"]) >= MIN_GZIP_BYTES
+    caches = [seen[n][0]["x-kg-cache"] for n in HEADER_SETS]
+    assert caches == ["miss", "hit", "hit"], caches  # one cache entry answered all three
+    assert metric(client, "kg_cache_entries") == entries + 1
+    assert "content-encoding" not in seen["bare"][0]
+    assert seen["gzip"][0]["content-encoding"] == seen["browser"][0]["content-encoding"] == "gzip"
+    assert int(seen["gzip"][0]["content-length"]) == len(seen["gzip"][1]) < len(bodies["bare"])
+    for name, (head, _, _) in seen.items():
+        vary = {v.strip().lower() for v in head["vary"].split(",")}
+        assert {"accept", "accept-encoding", "origin"} <= vary, (name, head["vary"])
+        assert head["x-kg-rows"] == "300"
+    assert "access-control-allow-origin" not in seen["bare"][0] and "access-control-allow-origin" not in seen["gzip"][0]
+    browser = seen["browser"][0]
+    assert browser["access-control-allow-origin"] == "*" and "access-control-allow-credentials" not in browser
+    assert "x-kg-rows" in browser["access-control-expose-headers"].lower()
+    # a compressed representation has its own entity tag, and a conditional GET on it answers 304
+    assert seen["gzip"][0]["etag"] != seen["bare"][0]["etag"]
+    again = client.get(f"{client.url}/sparql", params={"query": query},
+                       headers={"Accept": JSON, **BROWSER, "If-None-Match": seen["browser"][0]["etag"]})
+    assert again.status_code == 304 and again.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_cached_answer_is_not_compressed_again(client):
+    query = f"# compressed once {time.time_ns()}\nSELECT * WHERE {{ ?s ?p ?o }} ORDER BY ?s ?p ?o LIMIT 300"
+    before = metric(client, "kg_gzip_compressions_total")
+    first = raw_get(client, {"query": query}, GZIP)
+    assert metric(client, "kg_gzip_compressions_total") == before + 1
+    for headers in (GZIP, BROWSER):
+        head, raw = raw_get(client, {"query": query}, headers)
+        assert head["x-kg-cache"] == "hit" and raw == first[1]
+    assert metric(client, "kg_gzip_compressions_total") == before + 1
+
+
+def test_small_answers_are_sent_as_they_are(client):
+    query = f"ASK {{ <{MUNI}> ?p ?o }} # {time.time_ns()}"
+    head, raw = raw_get(client, {"query": query}, BROWSER)
+    assert len(raw) < MIN_GZIP_BYTES and "content-encoding" not in head and raw.startswith(b"{")
+    assert head["access-control-allow-origin"] == "*"
+
+
+def test_what_the_query_page_sends_takes_the_same_path(client):
+    """query.js: POST form from the page (Origin, Accept-Encoding of a browser), Accept of the page."""
+    query = f"SELECT * WHERE {{ <{MUNI}> ?p ?o }} # page {time.time_ns()}"
+    js = (Path(__file__).parents[1] / "src/kg/web/static/query.js").read_text()
+    assert 'method: "POST"' in js and "application/x-www-form-urlencoded" in js and JSON in js
+    get = client.get(f"{client.url}/sparql", params={"query": query}, headers={"Accept": JSON})
+    page = client.post(f"{client.url}/sparql", data={"query": query},
+                       headers={"Accept": JSON, **BROWSER, "Content-Type": "application/x-www-form-urlencoded"})
+    assert page.status_code == 200 and page.headers["x-kg-cache"] == "hit" and page.content == get.content
+    assert page.headers["access-control-allow-origin"] == "*"
+
+
+def test_every_response_gets_cors_and_compression_alike(client):
+    """Pages, dumps, liveness: the same layer for all (no route or header takes a way round it)."""
+    for path in ("/healthz", "/dumps/kg.nt", "/", "/api/queries"):
+        r = client.get(f"{client.url}{path}", headers=BROWSER)
+        assert r.status_code == 200, path
+        assert r.headers["access-control-allow-origin"] == "*", path
+        assert "origin" in r.headers["vary"].lower(), path
+    dump = client.get(f"{client.url}/dumps/kg.nt", headers=GZIP)
+    assert dump.headers["content-encoding"] == "gzip" and dump.text.startswith("<")
+    pre = client.options(f"{client.url}/sparql", headers={
+        "Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-custom"})
+    assert pre.status_code == 200 and "POST" in pre.headers["access-control-allow-methods"]
+    assert "x-custom" in pre.headers["access-control-allow-headers"].lower()
+    assert int(pre.headers["access-control-max-age"]) > 0
+    bad = client.options(f"{client.url}/sparql", headers={
+        "Origin": "https://yasgui.example", "Access-Control-Request-Method": "DELETE"})
+    assert bad.status_code == 400
+
+
+def test_the_sparql_routes_are_one_documented_route_each(client, built, settings):
+    """No second stack beside the framework: GET and POST /sparql are one plain route each (no
+    per-request dependency solving), first in the application's table, and described in the schema."""
+    from fastapi.routing import APIRoute
+
+    from kg.web.app import _application
+
+    schema = client.get(f"{client.url}/openapi.json").json()
+    assert {"get", "post"} <= set(schema["paths"]["/sparql"])
+    names = {p["name"] for p in schema["paths"]["/sparql"]["get"]["parameters"]}
+    assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= names
+    app = _application(settings.with_overrides(dist_dir=built))[0]
+    for method in ("GET", "POST"):
+        matching = [r for r in app.router.routes
+                    if getattr(r, "path", None) == "/sparql" and method in (getattr(r, "methods", None) or ())]
+        assert len(matching) == 1 and not isinstance(matching[0], APIRoute), method  # served as it is
+    edge = asgi_app(settings.with_overrides(dist_dir=built))
+    assert type(edge.app).__name__ == "FastAPI"  # the edge hands every request to the application itself
+
+
+# ------------------------------------------------------------------ criterion 3: typed placement
+GROUP_BY = "SELECT ?t (COUNT(*) AS ?n) WHERE { ?s a ?t } GROUP BY ?t"
+LOOKUP = f"SELECT ?p ?o WHERE {{ <{MUNI}> ?p ?o }}"
+
+
+@pytest.mark.parametrize(("policy", "query", "kind", "lane"), [
+    (Placement(remote=True), GROUP_BY, Kind.SPARQL, Lane.REMOTE),
+    (Placement(remote=True), LOOKUP, Kind.LOOKUP, Lane.REMOTE),
+    (Placement(in_process=True), GROUP_BY, Kind.SPARQL, Lane.INLINE),
+    (Placement(lookup_patterns=2), LOOKUP, Kind.SPARQL, Lane.INLINE),
+    (Placement(lookup_patterns=0), LOOKUP, Kind.SPARQL, Lane.WORKER),  # degrees too large for any lookup
+    (Placement(lookup_patterns=2), GROUP_BY, Kind.SPARQL, Lane.WORKER),
+    (Placement(lookup_patterns=2), LOOKUP, Kind.SAVED, Lane.WORKER),  # saved queries: always killable
+    (Placement(entity_inline=True), LOOKUP, Kind.LOOKUP, Lane.INLINE),
+    (Placement(entity_inline=False), LOOKUP, Kind.LOOKUP, Lane.WORKER),
+])
+def test_the_policy_places_each_kind(policy, query, kind, lane):
+    assert policy.place(query, kind)[0] is lane
+
+
+def test_a_shape_marked_long_takes_the_long_lane_only_when_there_is_one():
+    memory = ShapeMemory(capacity=2)
+    memory.mark(shape_of(GROUP_BY))
+    other_literal = GROUP_BY.replace("?t }", '?t FILTER(?t != "x") }')
+    assert Placement(long_shapes=memory).place(GROUP_BY, Kind.SPARQL) == (Lane.LONG, shape_of(GROUP_BY))
+    assert Placement(long_shapes=memory).place(other_literal, Kind.SPARQL)[0] is Lane.WORKER
+    assert Placement(long_shapes=memory, long_lane=False).place(GROUP_BY, Kind.SPARQL)[0] is Lane.WORKER
+    memory.mark("a")
+    memory.mark("b")  # the oldest mark is forgotten beyond the capacity
+    assert shape_of(GROUP_BY) not in memory and len(memory) == 2
+
+
+def test_queries_land_where_the_policy_says(client):
+    """Each lane of a running server, by its counter: inline, worker (ad hoc and saved), entity pages."""
+    def count(lane: Lane) -> float:
+        return metric(client, f"kg_queries_{lane.value}_total")
+
+    unique = f"# {time.time_ns()}\n"
+    before = {lane: count(lane) for lane in Lane}
+    assert client.get(f"{client.url}/sparql", params={"query": unique + LOOKUP}, headers={"Accept": JSON}).is_success
+    assert count(Lane.INLINE) == before[Lane.INLINE] + 1 and count(Lane.WORKER) == before[Lane.WORKER]
+    assert client.get(f"{client.url}/sparql", params={"query": unique + GROUP_BY}, headers={"Accept": JSON}).is_success
+    assert count(Lane.WORKER) == before[Lane.WORKER] + 1
+    saved = client.get(f"{client.url}/api/queries/municipality-profile", params={"code": "131091"})
+    assert saved.status_code == 200 and saved.headers["x-kg-cache"] == "miss"
+    assert count(Lane.WORKER) == before[Lane.WORKER] + 2 and count(Lane.INLINE) == before[Lane.INLINE] + 1
+    page = client.get(f"{client.url}/id/municipality/131237", headers={"Accept": "text/turtle"})
+    assert page.status_code == 200
+    assert count(Lane.INLINE) == before[Lane.INLINE] + 2  # the real data's degrees are small: inline
+
+
+def test_a_shape_seen_to_run_long_goes_to_the_long_lane(built, settings):
+    local = settings.with_overrides(dist_dir=built, long_query_seconds=0.02, query_timeout=60)
+    heavy = ('SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d <http://www.w3.org/2000/01/rdf-schema#label> ?f '
+             'FILTER(?f != "{}") }}')
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        assert c.post("/sparql", data={"query": heavy.format("x")}).status_code == 200
+        assert metric(c, "kg_long_query_shapes") == 1 and metric(c, "kg_queries_long_total") == 0
+        assert c.post("/sparql", data={"query": heavy.format("y")}).status_code == 200  # same shape
+        assert metric(c, "kg_queries_long_total") == 1
+        worker = metric(c, "kg_queries_worker_total")
+        assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200  # another shape: the short lane
+        assert metric(c, "kg_queries_worker_total") == worker + 1
+
+
+# ------------------------------------------------------------------ issue 21, criterion 2: every query has a deadline
+SLOW = """#+ title:
+#+   ja: わざと遅い問合せ
+#+   en: Slow on purpose
+#+ description:
+#+   ja: 直積。期限のテスト用。
+#+   en: A cartesian product, for the deadline test.
+SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }
+"""
+
+
+def test_a_slow_saved_query_is_stopped_at_the_limit_while_others_are_answered(built, settings, tmp_path):
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    for rq in settings.queries_dir.glob("*.rq"):
+        (queries / rq.name).write_bytes(rq.read_bytes())
+    (queries / "slow-on-purpose.rq").write_text(SLOW, encoding="utf-8")
+    local = settings.with_overrides(dist_dir=built, queries_dir=queries, query_timeout=1.5)
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        answers: dict[str, object] = {}
+
+        def slow() -> None:
+            started = time.monotonic()
+            answers["slow"] = (c.get("/api/queries/slow-on-purpose"), time.monotonic() - started)
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.3)
+        others = [c.get("/api/queries/municipality-profile", params={"code": "131016"}),
+                  c.get("/id/municipality/131016", headers={"Accept": "text/turtle"}),
+                  c.get("/healthz")]
+        assert thread.is_alive(), "the slow query ended before the others were asked"
+        assert [r.status_code for r in others] == [200, 200, 200]
+        thread.join(30)
+        response, took = answers["slow"]
+        assert response.status_code == 503 and "time limit" in response.text, response.text
+        assert 1.4 < took < 6, took
+        assert metric(c, "kg_worker_timeouts_total") == 1
+
+
+# ------------------------------------------------------------------ criterion 4: the workers share the data
+def test_workers_open_the_on_disk_store_read_only_by_default(built, settings, tmp_path):
+    import shutil
+
+    from kg.query.store import READY
+
+    dist = tmp_path / "dist"
+    shutil.copytree(built, dist, ignore=shutil.ignore_patterns("store", ".store*"))
+    local = settings.with_overrides(dist_dir=dist, store_dir="")
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        assert (dist / "store" / READY).exists()  # made from the dumps on first start
+        service = c.app.ctx.service
+        pids = [pid for pool in service.pools.values() for pid in pool.pids()]
+        assert len(pids) == local.workers + local.long_workers
+        for pid in pids:
+            opened = {Path(f).resolve() for f in _open_files(pid)}
+            assert any(dist / "store" / "db" in f.parents for f in opened), pid
+            assert dist / "kg.trig" not in opened
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            assert str(dist / "store").encode() in cmdline  # the store, not the dumps, is what it loads
+        assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200
+
+
+def _open_files(pid: int) -> list[str]:
+    out = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            out.append(str(fd.readlink()))
+        except OSError:
+            pass
+    return out
