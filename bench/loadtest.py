@@ -138,6 +138,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--markdown", default=str(ROOT / "bench" / "LOADTEST.md"), help="where the report goes")
+    parser.add_argument("--json", metavar="PATH", help="also write the summary figures as JSON here")
     parser.add_argument("--probe", metavar="URL", help="run only the probe against URL (used by the load test)")
     args = parser.parse_args()
     if args.probe:
@@ -208,7 +210,16 @@ def main() -> None:
         f"- Server peak memory (server + query workers, RSS): {max(memory):.0f} MiB.",
     ]
     text = "\n".join(lines) + "\n"
-    (ROOT / "bench" / "LOADTEST.md").write_text(text, encoding="utf-8")
+    Path(args.markdown).write_text(text, encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "requests": len(wf["latencies"]), "errors": wf_errors,
+            "p50": round(1000 * statistics.median(wf["latencies"]), 1),
+            "p99": round(1000 * percentile(wf["latencies"], 0.99), 1),
+            "group_by_p99": round(1000 * percentile(gb["latencies"], 0.99), 1),
+            "probe_max": round(1000 * max(probes)), "memory_mib": round(max(memory)),
+            "long_workers": os.environ.get("KG_LONG_WORKERS", "1"),
+        }))
     print(text)
     sys.exit(0 if wf_errors == 0 and max(probes) <= 0.2 else 1)
 

@@ -13,7 +13,7 @@ hides the difference between fast servers.
 Part `pages` (issue 12): time to first byte of the HTML pages (landing, overview ja/en, search, a
 municipality, a plan), cold after a fresh start and warm (median, max); see bench/pages.py.
 
-Usage: python bench/run.py [--quick] [--max-scale N] [--seconds S] [--cap S] [--parts serving,endpoints,scale,pages]
+Usage: python bench/run.py [--quick] [--max-scale N] [--seconds S] [--cap S] [--parts clients,memory,lanes,serving,endpoints,scale,pages]
 """
 
 from __future__ import annotations
@@ -441,7 +441,50 @@ def serving_part(dist: Path, seconds: float, profile: bool) -> list[dict[str, ob
             virtuoso.stop()
 
 
-def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, page_rows=()) -> str:
+def clients_part(dist: Path, seconds: float, profile: bool) -> list[dict[str, object]]:
+    """Issue 20: ours vs oxigraph serve-read-only with each client's headers."""
+    import clients
+
+    venv = bench_venv()
+    return clients.run(dist, WORK, str(venv / "bin" / "oxigraph"), seconds, profile)
+
+
+def memory_part(scale: int, cap: float) -> dict[str, object]:
+    """Issue 20, criterion 4: the synthetic edition built, its store made, then both servers' memory."""
+    import clients
+
+    venv = bench_venv()
+    data, dist = WORK / f"synth-{scale}" / "data", WORK / f"synth-{scale}" / "dist"
+    if not (dist / "manifest.json").exists():
+        shutil.rmtree(data.parent, ignore_errors=True)
+        timed(KG + ["synth", "--scale", str(scale), "--out", str(data)], cap)
+        build = timed(KG + ["build", "--out", str(dist), "--reasoner", "reasonable", "--validator", "shacl"], cap,
+                      {"KG_DATA_DIR": str(data)})
+        if not build["ok"]:
+            return {"error": f"the {scale:,} edition did not build: {build['note']}"}
+    load = timed(KG + ["load", "--dist", str(dist)], cap)
+    out = clients.memory(dist, WORK, str(venv / "bin" / "oxigraph"), saved_queries())
+    out["store_load_s"] = load["seconds"]
+    return out
+
+
+def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
+    """The load test's mix with the long lane (default) and without it (KG_LONG_WORKERS=0), one after the other."""
+    out = []
+    for label, workers in (("on (KG_LONG_WORKERS=1, default)", "1"), ("off (KG_LONG_WORKERS=0)", "0")):
+        target = WORK / f"loadtest-{workers}.json"
+        target.unlink(missing_ok=True)
+        subprocess.run([sys.executable, str(BENCH / "loadtest.py"), "--seconds", str(seconds),
+                        "--markdown", str(WORK / f"LOADTEST-{workers}.md"), "--json", str(target)],
+                       cwd=ROOT, env={**os.environ, "KG_LONG_WORKERS": workers}, check=False)
+        out.append({"label": label, **json.loads(target.read_text())} if target.exists()
+                   else {"label": label, "requests": "—", "errors": "did not finish", "p50": "—", "p99": "—",
+                         "group_by_p99": "—", "probe_max": "—"})
+    return out
+
+
+def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, page_rows=(),
+           client_rows=(), memory_row=None, lanes=None) -> str:
     import pages
     import serving
 
@@ -460,6 +503,10 @@ def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, 
     ]
     for label, r in builds.items():
         lines.append(f"| {label} | {fmt(r['seconds'])} | {fmt(r['peak_mib'], 0)} | {r['ok']} |")
+    if client_rows or memory_row or lanes:
+        import clients
+
+        lines += clients.report(list(client_rows), memory_row, lanes)
     if serving_rows:
         lines += serving.report(list(serving_rows))
     if page_rows:
@@ -529,7 +576,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=900.0, help="time cap per scale step, seconds")
     parser.add_argument("--report-only", action="store_true", help="re-render REPORT.md from bench/results/")
-    parser.add_argument("--parts", default="serving,endpoints,scale,pages", help="which parts to run (comma-separated)")
+    parser.add_argument("--parts", default="clients,memory,lanes,serving,endpoints,scale,pages",
+                        help="which parts to run (comma-separated)")
     parser.add_argument("--serving-seconds", type=float, default=5.0, help="seconds per serving scenario and server")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of every process of ours")
     parser.add_argument("--page-requests", type=int, default=20, help="warm requests per page (pages part)")
@@ -548,6 +596,15 @@ def main() -> None:
         now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
         builds = real_build()
         results["builds"] = builds
+        if "clients" in parts:
+            results["clients"] = clients_part(WORK / "real-dist", args.serving_seconds, True)
+            results["runs"]["clients"] = now
+        if "memory" in parts:
+            results["memory"] = memory_part(min(args.max_scale, 1_000_000), args.cap)
+            results["runs"]["memory"] = now
+        if "lanes" in parts:
+            results["lanes"] = loadtest_lanes(30 if not args.quick else 5)
+            results["runs"]["lanes"] = now
         if "serving" in parts:
             results["serving"] = serving_part(WORK / "real-dist", args.serving_seconds, args.profile)
             results["runs"]["serving"] = now
@@ -568,7 +625,8 @@ def main() -> None:
     endpoint_rows, scale_rows, builds = results.get("endpoints", []), results.get("scale", []), results["builds"]
     args.seconds, args.requests, args.command = results["seconds"], results["requests"], results["command"]
     text = report(
-        endpoint_rows, scale_rows, builds, args, results.get("serving", []), results["runs"], results.get("pages", [])
+        endpoint_rows, scale_rows, builds, args, results.get("serving", []), results["runs"], results.get("pages", []),
+        results.get("clients", []), results.get("memory"), results.get("lanes"),
     )
     (BENCH / "REPORT.md").write_text(text, encoding="utf-8")
     print(text)

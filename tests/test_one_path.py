@@ -165,13 +165,18 @@ def test_the_policy_places_each_kind(policy, query, kind, lane):
     assert policy.place(query, kind)[0] is lane
 
 
-def test_a_shape_marked_long_takes_the_long_lane_only_when_there_is_one():
+def test_marked_shapes_take_their_lanes_only_when_there_are_such_lanes():
     memory = ShapeMemory(capacity=2)
     memory.mark(shape_of(GROUP_BY))
     other_literal = GROUP_BY.replace("?t }", '?t FILTER(?t != "x") }')
     assert Placement(long_shapes=memory).place(GROUP_BY, Kind.SPARQL) == (Lane.LONG, shape_of(GROUP_BY))
     assert Placement(long_shapes=memory).place(other_literal, Kind.SPARQL)[0] is Lane.WORKER
     assert Placement(long_shapes=memory, long_lane=False).place(GROUP_BY, Kind.SPARQL)[0] is Lane.WORKER
+    limit = ShapeMemory()
+    limit.mark(shape_of(GROUP_BY))  # ran into the time limit: its own lane, before the long one
+    assert Placement(long_shapes=memory, limit_shapes=limit).place(GROUP_BY, Kind.SPARQL)[0] is Lane.LIMIT
+    assert Placement(long_shapes=memory, limit_shapes=limit, limit_lane=False).place(GROUP_BY, Kind.SPARQL)[0] \
+        is Lane.LONG
     memory.mark("a")
     memory.mark("b")  # the oldest mark is forgotten beyond the capacity
     assert shape_of(GROUP_BY) not in memory and len(memory) == 2
@@ -209,6 +214,27 @@ def test_a_shape_seen_to_run_long_goes_to_the_long_lane(built, settings):
         worker = metric(c, "kg_queries_worker_total")
         assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200  # another shape: the short lane
         assert metric(c, "kg_queries_worker_total") == worker + 1
+
+
+def test_a_shape_that_ran_into_the_limit_gets_its_own_lane(built, settings):
+    """Queries that will be stopped anyway do not hold the workers of queries that will finish."""
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l FILTER(?c != {}) }}"
+    local = settings.with_overrides(dist_dir=built, query_timeout=1.5, workers=1, long_query_seconds=30)
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        first = c.post("/sparql", data={"query": cartesian.format(1)})
+        assert first.status_code == 503 and "time limit" in first.text
+        assert metric(c, "kg_limit_query_shapes") == 1 and metric(c, "kg_queries_limit_total") == 0
+        answers: dict[str, object] = {}
+        thread = threading.Thread(target=lambda: answers.update(again=c.post("/sparql",
+                                                                             data={"query": cartesian.format(2)})))
+        thread.start()
+        time.sleep(0.3)
+        short = c.post("/sparql", data={"query": GROUP_BY + f"\n# {time.time_ns()}"})
+        assert short.status_code == 200 and thread.is_alive()  # the one short worker was free for it
+        thread.join(30)
+        assert answers["again"].status_code == 503
+        assert metric(c, "kg_queries_limit_total") == 1
 
 
 # ------------------------------------------------------------------ issue 21, criterion 2: every query has a deadline
@@ -253,26 +279,63 @@ def test_a_slow_saved_query_is_stopped_at_the_limit_while_others_are_answered(bu
 
 
 # ------------------------------------------------------------------ criterion 4: the workers share the data
-def test_workers_open_the_on_disk_store_read_only_by_default(built, settings, tmp_path):
-    import shutil
+def _rollup(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        out[name] = int(value.split()[0])
+    return out
 
-    from kg.query.store import READY
+
+def test_a_small_dataset_is_loaded_once_and_the_workers_are_forked_from_it(built, settings, tmp_path):
+    """In memory (the real data): the server parses the dumps once; its workers are forks that
+    share its pages, so they open no file and are ready at once."""
+    import os
+    import shutil
 
     dist = tmp_path / "dist"
     shutil.copytree(built, dist, ignore=shutil.ignore_patterns("store", ".store*"))
     local = settings.with_overrides(dist_dir=dist, store_dir="")
     with TestClient(asgi_app(local), base_url=local.server_url) as c:
         c.url = local.server_url
-        assert (dist / "store" / READY).exists()  # made from the dumps on first start
         service = c.app.ctx.service
         pids = [pid for pool in service.pools.values() for pid in pool.pids()]
-        assert len(pids) == local.workers + local.long_workers
+        assert len(pids) == local.workers + local.long_workers + local.limit_workers
+        server = os.getpid()
+        for pid in pids:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            assert int(stat[1]) == server  # a child of the server ...
+            assert Path(f"/proc/{pid}/exe").resolve() == Path(f"/proc/{server}/exe").resolve()  # ... not a new program
+            assert not {f for f in _open_files(pid) if f.startswith(str(dist))}  # reads no dump, opens no store
+            rollup = _rollup(pid)
+            assert rollup["Pss"] < rollup["Rss"] * 0.75, rollup  # most of its pages are the server's
+        assert not (dist / "store").exists()
+        assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200
+        assert metric(c, "kg_queries_worker_total") >= 1
+
+
+def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings, tmp_path):
+    """Above KG_MEMORY_TRIPLES: the server and its workers open the on-disk store read-only (made
+    from the dumps on first start), so they share the page cache and none parses the dumps."""
+    import shutil
+
+    from kg.query.store import READY
+
+    dist = tmp_path / "dist"
+    shutil.copytree(built, dist, ignore=shutil.ignore_patterns("store", ".store*"))
+    local = settings.with_overrides(dist_dir=dist, store_dir="", memory_triples=0)
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        assert (dist / "store" / READY).exists()
+        service = c.app.ctx.service
+        pids = [pid for pool in service.pools.values() for pid in pool.pids()]
+        assert len(pids) == local.workers + local.long_workers + local.limit_workers
         for pid in pids:
             opened = {Path(f).resolve() for f in _open_files(pid)}
             assert any(dist / "store" / "db" in f.parents for f in opened), pid
             assert dist / "kg.trig" not in opened
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            assert str(dist / "store").encode() in cmdline  # the store, not the dumps, is what it loads
+            assert str(dist / "store").encode() in cmdline
         assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200
 
 

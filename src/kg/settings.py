@@ -45,8 +45,8 @@ class Settings:
     store_dir: str = field(
         default="",
         metadata=_meta(
-            "On-disk store the server and its workers open read-only (empty: DIST_DIR/store, made from the "
-            "dumps on first start; `memory`: every process loads the dumps into memory)."
+            "On-disk store the server and its workers open read-only for a dataset above KG_MEMORY_TRIPLES "
+            "(empty: DIST_DIR/store, made from the dumps on first start; `memory`: in memory whatever the size)."
         ),
     )
     host: str = field(default="127.0.0.1", metadata=_meta("Address the server listens on."))
@@ -64,6 +64,12 @@ class Settings:
             "Worker processes for queries of a shape seen to run long (their own lane; 0: no such lane)."
         ),
     )
+    limit_workers: int = field(
+        default=1,
+        metadata=_meta(
+            "Worker processes for queries of a shape that ran into the time limit (their own lane; 0: no such lane)."
+        ),
+    )
     long_query_seconds: float = field(
         default=0.5, metadata=_meta("A query shape that ran longer than this goes to the long-query lane next time.")
     )
@@ -72,6 +78,13 @@ class Settings:
     )
     loop: str = field(default="auto", metadata=_meta("Event loop: auto (uvloop when installed), uvloop or asyncio."))
     http: str = field(default="auto", metadata=_meta("HTTP parser: auto (httptools when installed), httptools or h11."))
+    memory_triples: int = field(
+        default=500_000,
+        metadata=_meta(
+            "Datasets of at most this many triples are loaded into memory once, by the server; its query "
+            "workers are forked from it and share its pages. Larger ones are served from the on-disk store."
+        ),
+    )
     worker_memory_mb: int = field(default=2048, metadata=_meta("Address-space cap of each query worker, MiB."))
     per_client: int = field(default=4, metadata=_meta("Queries one client address may run at once (429 beyond)."))
     validate_max_mb: int = field(

@@ -32,6 +32,7 @@ from .types import (
     QueryRequest,
     QueryResult,
     QuerySyntaxError,
+    QueryTimeout,
     TooManyQueries,
 )
 from .workers import WorkerPool
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .remote import RemoteEngine
 
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
+LIMIT_SHARE = 0.9  # stopped after running this share of the time limit: its shape goes to the LIMIT lane
 
 
 class AnswerCache:
@@ -89,7 +91,9 @@ class QueryService:
         self.cache = AnswerCache(settings.cache_mb * 2**20)
         self.running: dict[str, int] = {}  # client address → queries running or waiting
         self.counters: dict[Lane, int] = dict.fromkeys(Lane, 0)
-        self.placement = Placement(in_process=in_process, long_lane=settings.long_workers > 0)
+        self.placement = Placement(
+            in_process=in_process, long_lane=settings.long_workers > 0, limit_lane=settings.limit_workers > 0
+        )
         self.store: ox.Store | None = None
         self.pools: dict[Lane, WorkerPool] = {}
         self.remote: RemoteEngine | None = None
@@ -105,23 +109,35 @@ class QueryService:
             await remote.start()
             self.placement.remote = True
             return
-        from .store import open_store
+        from ..dist import read_manifest
+        from .store import ensure_store, open_store
 
-        store_dir = settings.resolved_store_dir  # checked (or rebuilt) once here, before the workers open it
-        self.store = await asyncio.to_thread(open_store, settings.dist_dir, store_dir)
+        store_dir = settings.resolved_store_dir
+        triples = sum(read_manifest(settings.dist_dir)["triples"].values())
+        # A small dataset is also held in memory by the server process: its inline lookups then run
+        # in about half the time; a large one is read from the shared on-disk store like the workers do.
+        own = None if triples <= settings.memory_triples else store_dir
+        if own is not None:  # checked (or rebuilt) once here, before the workers open it
+            await asyncio.to_thread(ensure_store, settings.dist_dir, own)
+        self.store = await asyncio.to_thread(open_store, settings.dist_dir, own, False)
         if self.in_process:
             return
         placement = self.placement
         placement.lookup_patterns, placement.entity_inline = await asyncio.to_thread(self._inline_limits)
         memory = settings.worker_memory_mb * 2**20
-        where = str(store_dir) if store_dir is not None else ""
-        # Workers run below the server's priority (pages, inline lookups), long ones lowest.
-        self.pools[Lane.WORKER] = WorkerPool(
-            settings.dist_dir, size=settings.workers, memory_limit=memory, nice=5, store_dir=where
-        )
+        # Workers share the data: forked from this process when it holds the dataset in memory,
+        # else opening the on-disk store read-only (one page cache for all).
+        where = str(own) if own is not None else ""
+        fork_from = self.store if own is None else None
+        # Workers run below the server's priority (pages, inline lookups), long ones lower, LIMIT lowest.
+        lanes = [(Lane.WORKER, settings.workers, 5)]
         if placement.long_lane:
-            self.pools[Lane.LONG] = WorkerPool(
-                settings.dist_dir, size=settings.long_workers, memory_limit=memory, nice=15, store_dir=where
+            lanes.append((Lane.LONG, settings.long_workers, 15))
+        if placement.limit_lane:
+            lanes.append((Lane.LIMIT, settings.limit_workers, 19))
+        for lane, size, nice in lanes:
+            self.pools[lane] = WorkerPool(
+                settings.dist_dir, size=size, memory_limit=memory, nice=nice, store_dir=where, fork_from=fork_from
             )
         await asyncio.gather(*(pool.start() for pool in self.pools.values()))
 
@@ -179,11 +195,11 @@ class QueryService:
         if check is not None:
             check(request.query)
         lane, shape = self.placement.place(request.query, kind)
+        self.counters[lane] += 1  # placed there, whether it then answers or fails
         if lane is Lane.INLINE:  # cheaper than any hand-off; bounded, so the loop is held briefly
             result = self._run_inline(request)
         else:
             result = await self._run_limited(request, lane, client, shape)
-        self.counters[lane] += 1
         result.where = lane.value
         self.cache.put(key, _hit_copy(result))
         result.cache = "miss"  # a fresh result, nobody else holds it
@@ -222,18 +238,28 @@ class QueryService:
         """Run in the lane's worker pool, under the time limit (waiting for a worker included).
 
         A shape is marked long as soon as one of its queries has run ``long_query_seconds`` in
-        the WORKER lane (not only when it ends), so the next ones take the LONG lane.
+        the WORKER lane (counted from when a worker took it, not only when it ends), so the next
+        ones take the LONG lane; a shape whose query ran (not waited) into the time limit is
+        marked for the LIMIT lane.
         """
         pool = self.pools.get(lane)
         if pool is None:
             raise EngineUnavailable("the query engine is not running")
-        mark = None
-        if lane is Lane.WORKER and self.placement.long_lane:
+        mark: asyncio.TimerHandle | None = None
+
+        def started() -> None:  # running now (not waiting for a worker): time it
+            nonlocal mark
             mark = asyncio.get_running_loop().call_later(
                 self.settings.long_query_seconds, self.placement.long_shapes.mark, shape
             )
+
+        timed = lane is Lane.WORKER and self.placement.long_lane
         try:
-            return await pool.execute(request, self.settings.query_timeout)
+            return await pool.execute(request, self.settings.query_timeout, started if timed else None)
+        except QueryTimeout as exc:
+            if self.placement.limit_lane and exc.ran >= LIMIT_SHARE * self.settings.query_timeout:
+                self.placement.limit_shapes.mark(shape)
+            raise
         finally:
             if mark is not None:
                 mark.cancel()
@@ -247,6 +273,7 @@ class QueryService:
             "kg_cache_entries": len(self.cache),
             **{f"kg_queries_{lane.value}_total": count for lane, count in self.counters.items()},
             "kg_long_query_shapes": len(self.placement.long_shapes),
+            "kg_limit_query_shapes": len(self.placement.limit_shapes),
             "kg_queries_running": sum(self.running.values()),
             "kg_uptime_seconds": round(time.time() - self.started, 1),
         }

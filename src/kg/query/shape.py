@@ -26,13 +26,14 @@ _LEXICAL_NOISE = re.compile(
 MAX_PATTERNS = 2
 
 
-def forbidden_keyword(query: str) -> str | None:
+def forbidden_keyword(query: str, code: str | None = None) -> str | None:
     """Return the first forbidden keyword (SERVICE) used as a keyword in ``query``, if any.
 
     Strings, IRIs and comments are removed first, so a keyword inside them does not count;
     prefixed names and variables are not keywords.
     """
-    code = _LEXICAL_NOISE.sub(" ", query)
+    if code is None:
+        code = _LEXICAL_NOISE.sub(" ", query)
     for word in FORBIDDEN_KEYWORDS:
         if re.search(rf"(?<![\w:?$\-]){word}(?![\w:\-])", code, re.I):
             return word
@@ -57,7 +58,11 @@ _OPEN, _CLOSE, _UNARY = "{([", "})]", "!+-"
 def nesting_depth(query: str) -> int:
     """Return the deepest nesting of ``query``: brackets, or a chain of unary operators (strings,
     IRIs and comments do not count)."""
-    code = _LEXICAL_NOISE.sub(" ", query)
+    return _depth(_LEXICAL_NOISE.sub(" ", query))
+
+
+def _depth(code: str) -> int:
+    """The deepest nesting of query text whose strings, IRIs and comments are blanked."""
     depth = deepest = chain = 0
     for ch in code:
         if ch in _OPEN:
@@ -73,9 +78,16 @@ def nesting_depth(query: str) -> int:
     return deepest
 
 
-def check_nesting(query: str, limit: int = MAX_NESTING) -> None:
-    """Refuse a query nested deeper than ``limit`` (QueryTooDeep: 400), before any engine parses it."""
-    depth = nesting_depth(query)
+def check_nesting(query: str, limit: int = MAX_NESTING, code: str | None = None) -> None:
+    """Refuse a query nested deeper than ``limit`` (QueryTooDeep: 400), before any engine parses it.
+
+    ``code`` is the text with strings, IRIs and comments blanked, when the caller has it already.
+    """
+    if code is None:
+        code = _LEXICAL_NOISE.sub(" ", query)
+    if sum(map(code.count, _OPEN)) <= limit and sum(map(code.count, _UNARY)) <= limit:
+        return  # fewer brackets and unary operators in all than the limit: no need to follow them
+    depth = _depth(code)
     if depth > limit:
         raise QueryTooDeep(
             f"the query nests {depth} levels deep (brackets or unary operators); at most {limit} are accepted"
@@ -85,11 +97,12 @@ def check_nesting(query: str, limit: int = MAX_NESTING) -> None:
 def check_query(query: str) -> None:
     """The rules of every query anyone writes, on the web and on the command line: nested at most
     ``MAX_NESTING`` levels (400), read-only and not federated (403)."""
-    check_nesting(query)
-    check_read_only(query)
+    code = _LEXICAL_NOISE.sub(" ", query)  # once, for both checks
+    check_nesting(query, code=code)
+    check_read_only(query, code=code)
 
 
-def check_read_only(query: str) -> None:
+def check_read_only(query: str, code: str | None = None) -> None:
     """Refuse updates and federated queries before anything runs (QueryRefused: 403 on the web).
 
     The rule of every query anyone writes, on the web and on the command line alike.
@@ -99,7 +112,7 @@ def check_read_only(query: str) -> None:
             "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
             "CREATE, DROP, COPY, MOVE, ADD) is not accepted"
         )
-    word = forbidden_keyword(query)
+    word = forbidden_keyword(query, code)
     if word:
         raise QueryRefused(f"{word} (federated query) is disabled: this endpoint never makes outbound requests")
 

@@ -32,6 +32,7 @@ class QueryTooDeep(QueryError):
 
 class QueryTimeout(QueryError):
     status = 503
+    ran = 0.0  # seconds the query itself ran before it was stopped (0: it only waited for a worker)
 
 
 class NotAcceptable(QueryError):

@@ -23,9 +23,12 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
+
+import pyoxigraph as ox
 
 from .types import (
     ERROR_KINDS,
@@ -58,18 +61,24 @@ def _read_exactly(inp: BinaryIO, n: int) -> bytes:
 
 
 def worker_main(dist_dir: str, memory_limit: int, store_dir: str = "") -> None:
-    """Worker process: load the dataset once, then answer framed requests on stdin until it closes."""
-    from . import execution
+    """Worker process started on its own: open the on-disk store (or load the dumps), then serve."""
     from .store import open_store
 
     if memory_limit:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    store = open_store(Path(dist_dir), Path(store_dir) if store_dir else None, ensure=False)  # the server checked it
+    _serve(store, memory_limit)
+
+
+def _serve(store: ox.Store, memory_limit: int) -> None:
+    """Answer framed requests on stdin until it closes (the store is open; stdout carries frames)."""
+    from . import execution
+
     # Frames go to the original stdout; anything printed by accident goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    inp = sys.stdin.buffer
-    store = open_store(Path(dist_dir), Path(store_dir) if store_dir else None, ensure=False)  # the server checked it
+    inp = os.fdopen(0, "rb")
     _write_frame(out, {"ready": os.getpid()})
     while True:
         try:
@@ -105,6 +114,105 @@ def _memory_message(limit: int) -> str:
     return f"the query needed more than the {limit // 2**20} MiB a query worker may use (KG_WORKER_MEMORY_MB)"
 
 
+def _forked_child(store: ox.Store, memory_limit: int, nice: int, fds: tuple[int, int, int]) -> NoReturn:
+    """In a child forked from the server: keep only its three pipe ends, then serve from the
+    server's in-memory store (its pages are shared with the server until either writes them)."""
+    code = 70
+    try:
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, _max_fd())  # the server's sockets, loop and other workers' pipes
+        os.setsid()  # a Ctrl-C in the terminal reaches the server, which stops its workers
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if nice:
+            os.nice(nice)
+        if memory_limit:  # on top of what the process already maps (all of the server's address space)
+            with contextlib.suppress(ValueError, OSError):
+                cap = _mapped_bytes() + memory_limit
+                resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        _serve(store, memory_limit)
+        code = 0
+    except BaseException:  # noqa: BLE001 - a forked child never returns into the server's code
+        with contextlib.suppress(Exception):
+            import traceback
+
+            traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _max_fd() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if 0 < soft < 1 << 20 else 1 << 16
+
+
+def _mapped_bytes() -> int:
+    """The address space the process maps now (VmSize), bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class ForkedProcess:
+    """A worker forked from the server, with the part of ``asyncio.subprocess.Process`` the pool uses.
+
+    Its exit is watched with a pidfd on the event loop (no child watcher thread, no SIGCHLD).
+    """
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        loop = asyncio.get_running_loop()
+        self._ended: asyncio.Future[int] = loop.create_future()
+        self._pidfd = os.pidfd_open(pid)
+        loop.add_reader(self._pidfd, self._reap)
+
+    def _reap(self) -> None:
+        with contextlib.suppress(ChildProcessError):
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == 0:
+                return
+            self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is None:  # reaped elsewhere: its status is lost
+            self.returncode = -signal.SIGKILL
+        asyncio.get_running_loop().remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        if not self._ended.done():
+            self._ended.set_result(self.returncode)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._ended)
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+async def fork_worker(
+    store: ox.Store, memory_limit: int, nice: int
+) -> tuple[ForkedProcess, asyncio.StreamReader, asyncio.StreamWriter, asyncio.StreamReader]:
+    """Fork a worker that serves from ``store``; return it with its stdout, stdin and stderr streams."""
+    loop = asyncio.get_running_loop()
+    to_child, from_child, errors = os.pipe(), os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _forked_child(store, memory_limit, nice, (to_child[0], from_child[1], errors[1]))
+    for fd in (to_child[0], from_child[1], errors[1]):
+        os.close(fd)
+    process = ForkedProcess(pid)
+    out = asyncio.StreamReader(limit=READ_CHUNK * 2)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(out), os.fdopen(from_child[0], "rb", 0))
+    err = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(err), os.fdopen(errors[0], "rb", 0))
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, os.fdopen(to_child[1], "wb", 0)
+    )
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    return process, out, writer, err
+
+
 # ---------------------------------------------------------------------- server side
 def _how_it_ended(returncode: int | None) -> str:
     if returncode is None:
@@ -120,7 +228,7 @@ def _how_it_ended(returncode: int | None) -> str:
 
 @dataclass(eq=False)
 class _Worker:
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | ForkedProcess
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     answered: int = 0
@@ -158,10 +266,20 @@ class WorkerPool:
     """A pool of query worker processes with a deadline per query."""
 
     def __init__(
-        self, dist_dir: Path, size: int = 2, memory_limit: int = 2 * 1024**3, nice: int = 0, store_dir: str = ""
+        self,
+        dist_dir: Path,
+        size: int = 2,
+        memory_limit: int = 2 * 1024**3,
+        nice: int = 0,
+        store_dir: str = "",
+        fork_from: ox.Store | None = None,
     ):
+        """Workers are forked from this process and serve from ``fork_from`` (an in-memory store,
+        shared page by page with the server) when it is given; else each is a new process that
+        opens the on-disk store in ``store_dir`` read-only (or, without one, loads the dumps)."""
         self.dist_dir = dist_dir
         self.store_dir = store_dir
+        self.fork_from = fork_from
         self.size = max(1, size)
         self.memory_limit = memory_limit
         self.nice = nice
@@ -186,6 +304,11 @@ class WorkerPool:
         return len(self._all)
 
     async def _spawn(self) -> _Worker:
+        if self.fork_from is not None:
+            forked, out, writer, err = await fork_worker(self.fork_from, self.memory_limit, self.nice)
+            worker = _Worker(forked, out, writer)
+            self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, err)))
+            return await self._ready(worker)
         code = (
             "import sys; from kg.query.workers import worker_main; "
             "worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
@@ -205,6 +328,10 @@ class WorkerPool:
         worker = _Worker(process, process.stdout, process.stdin)
         assert process.stderr is not None
         self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, process.stderr)))
+        return await self._ready(worker)
+
+    async def _ready(self, worker: _Worker) -> _Worker:
+        """Wait for a new worker's first frame (it has its store open)."""
         try:
             header, _ = await asyncio.wait_for(self._read_frame(worker, None), STARTUP_SECONDS)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
@@ -296,8 +423,13 @@ class WorkerPool:
         await worker.writer.drain()
         return await self._read_frame(worker, request_id)
 
-    async def execute(self, request: QueryRequest, timeout: float) -> QueryResult:
-        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included)."""
+    async def execute(
+        self, request: QueryRequest, timeout: float, started: Callable[[], object] | None = None
+    ) -> QueryResult:
+        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included).
+
+        ``started`` is called when a worker has been found and the request is sent to it.
+        """
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -306,9 +438,12 @@ class WorkerPool:
                 raise QueryTimeout(f"no query worker became free within the {timeout:.3g} s time limit") from None
             if worker in self._all and worker.process.returncode is None:
                 break  # a worker found dead here has been (or is being) replaced by its watcher
+        if started is not None:
+            started()
         self._next_id += 1
         request_id = self._next_id
         healthy = False
+        began = time.monotonic()
         try:
             header, body = await asyncio.wait_for(
                 self._ask(worker, request, request_id), max(0.0, deadline - time.monotonic())
@@ -316,7 +451,9 @@ class WorkerPool:
             healthy = True
         except TimeoutError:
             self.stats.timeouts += 1
-            raise QueryTimeout(f"the query was stopped at the {timeout:.3g} s time limit") from None
+            stopped = QueryTimeout(f"the query was stopped at the {timeout:.3g} s time limit")
+            stopped.ran = time.monotonic() - began
+            raise stopped from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph, Literal, URIRef
@@ -190,16 +192,24 @@ async def sparql_post(request: Request) -> Response:
     if charset not in (None, "utf-8", "utf8"):
         return PlainTextResponse(f"the request body must be UTF-8, not {charset}\n", status_code=415)
     if ctype == "application/x-www-form-urlencoded":
-        form = await request.form()
-        updates = form.getlist("update")
-        if updates:
+        # Read as the URL-encoded form it is (one C-level split and unquote), not through the
+        # multipart machinery: this is what the query page and SPARQLWrapper's POSTs send.
+        try:
+            pairs = parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True,
+                              encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            return PlainTextResponse(f"the form is not UTF-8 (byte {exc.start} of a value)\n", status_code=400)
+        form: dict[str, list[str]] = {}
+        for name, value in pairs:
+            form.setdefault(name, []).append(value)
+        if form.get("update"):
             return PlainTextResponse(READ_ONLY, status_code=403)
-        one = _one([str(v) for v in form.getlist("query")], "query")
+        one = _one(form.get("query", []), "query")
         if isinstance(one, Response):
             return one
-        default_graphs += [str(v) for v in form.getlist("default-graph-uri")]
-        named_graphs += [str(v) for v in form.getlist("named-graph-uri")]
-        fmt = [str(v) for v in form.getlist("format")] or fmt
+        default_graphs += form.get("default-graph-uri", [])
+        named_graphs += form.get("named-graph-uri", [])
+        fmt = form.get("format", []) or fmt
         return await _answer(request, one, None, fmt, default_graphs, named_graphs)
     if ctype == "application/sparql-query":
         raw = await request.body()

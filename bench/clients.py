@@ -1,0 +1,328 @@
+"""Issue 20: speed as real clients see it, and memory of the server with its workers.
+
+Part `clients` — ours (`kg serve` as deployed: uvloop + httptools, default settings and workers)
+beside `oxigraph serve-read-only` (the engine's own Rust server) on the same triples, 4 clients
+(wrk), each scenario with each of three header sets sent to both servers alike:
+
+- bare: what curl and wrk send (no `Origin`, no `Accept-Encoding`);
+- gzip: `Accept-Encoding: gzip, deflate` (requests, httpx);
+- browser: `Origin` + `Accept-Encoding: gzip, deflate, br` (a page on another site, YASGUI).
+
+Scenarios: lookups rotating over the 62 municipalities (warm), a lookup with a new text per
+request (cold), the GROUP BY over all triples with a new text per request (cold), the join with
+a label filter (warm), and what the query page sends (`query.js`: POST form, browser headers, a
+new text per request). Every answer's size is checked on both servers with the same headers
+before it is timed. Where a target is missed, py-spy records every process of ours under that
+scenario and header set.
+
+Part `memory` — the 1M synthetic edition, served by ours from the on-disk store (the default)
+and by `oxigraph serve-read-only` from its own store of the same dump; resident memory (RSS and
+PSS, summed over the server and its workers) after the same warm-up queries.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from serving import GROUP_BY, JOIN, lookup, municipalities, parse_wrk  # noqa: E402
+
+ACCEPT = "application/sparql-results+json"
+HEADER_SETS: dict[str, dict[str, str]] = {
+    "bare": {},
+    "gzip": {"Accept-Encoding": "gzip, deflate"},
+    "browser": {"Origin": "https://yasgui.example", "Accept-Encoding": "gzip, deflate, br"},
+}
+# scenario name → (kind, targets as ours ÷ oxigraph)
+TARGETS = {
+    "lookup, rotating over the 62 municipalities": 0.8,
+    "lookup, each request a new text": 0.5,
+    "GROUP BY over all triples, each request a new text": 0.8,
+    "join with a label filter": 1.0,
+    "the query page (POST form, a new text each)": 0.5,
+}
+
+
+def _lua_headers(headers: dict[str, str]) -> str:
+    return "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in {"Accept": ACCEPT, **headers}.items()) + "}"
+
+
+def script(scenario: dict, path: str, headers: dict[str, str]) -> str:
+    """A wrk Lua script: a rotation of GET paths (warm), a counter spliced into each text (cold), or POST forms."""
+    h = _lua_headers(headers)
+    if scenario["kind"] == "warm":
+        paths = ", ".join(f'"{path}?query={quote(q, safe="")}"' for q in scenario["queries"])
+        return (f"local paths = {{{paths}}}\nlocal i = math.random(#paths)\n"
+                f"request = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i], {h})\nend\n")
+    before, after = scenario["text"].split("@")
+    if scenario.get("post"):
+        form = {**{"Content-Type": "application/x-www-form-urlencoded"}}
+        h = _lua_headers({**headers, **form})
+        return (f"local n = math.random(1, 1000000000)\nrequest = function()\n  n = n + 1\n"
+                f"  return wrk.format(\"POST\", \"{path}\", {h}, \"query={quote(before, safe='')}\" .. "
+                f"tostring(1000000 + n) .. \"{quote(after, safe='')}\")\nend\n")
+    return (f"local n = math.random(1, 1000000000)\nrequest = function()\n  n = n + 1\n"
+            f"  return wrk.format(\"GET\", \"{path}?query={quote(before, safe='')}\" .. tostring(1000000 + n) .. "
+            f"\"{quote(after, safe='')}\", {h})\nend\n")
+
+
+def scenarios() -> list[dict]:
+    codes = municipalities()
+    return [
+        {"name": "lookup, rotating over the 62 municipalities", "kind": "warm",
+         "queries": [lookup(c) for c in codes], "check": lookup(codes[0])},
+        {"name": "lookup, each request a new text", "kind": "cold", "text": lookup(codes[0]) + "\n# @",
+         "check": lookup(codes[0]) + "\n# 1"},
+        {"name": "GROUP BY over all triples, each request a new text", "kind": "cold", "text": GROUP_BY + "\n# @",
+         "check": GROUP_BY + "\n# 1"},
+        {"name": "join with a label filter", "kind": "warm", "queries": [JOIN], "check": JOIN},
+        {"name": "the query page (POST form, a new text each)", "kind": "cold", "post": True,
+         "text": lookup(codes[1]) + "\n# @", "check": lookup(codes[1]) + "\n# 2"},
+    ]
+
+
+def answer_size(url: str, path: str, scenario: dict, headers: dict[str, str]) -> str:
+    """Rows of the answer (decoded), asked with the scenario's method and headers."""
+    try:
+        h = {"Accept": ACCEPT, **headers}
+        if scenario.get("post"):
+            r = httpx.post(f"{url}{path}", data={"query": scenario["check"]}, headers=h, timeout=120)
+        else:
+            r = httpx.get(f"{url}{path}", params={"query": scenario["check"]}, headers=h, timeout=120)
+        if r.status_code != 200:
+            return f"HTTP {r.status_code}"
+        body = r.json()
+        return str(body["boolean"]) if "boolean" in body else str(len(body["results"]["bindings"]))
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def wrk(url: str, text: str, seconds: float, clients: int = 4) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(text)
+    cmd = ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", f.name, url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120).stdout
+    Path(f.name).unlink()
+    try:
+        return parse_wrk(out)
+    except AttributeError:
+        return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": -1, "output": out[-500:]}
+
+
+def start_pair(dist: Path, work: Path, oxigraph: str, env: dict[str, str] | None = None) -> tuple[dict, list]:
+    """Ours and oxigraph serve-read-only over the same kg.trig; {name: (url, path)} and the processes."""
+    import os
+
+    from tests.webserver import free_port
+
+    procs: list[subprocess.Popen] = []
+    servers: dict[str, tuple[str, str]] = {}
+    port = free_port()
+    log = open(work / "clients-ours.log", "w")  # noqa: SIM115
+    procs.append(subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--dist", str(dist)], cwd=ROOT,
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "KG_PER_CLIENT": "64", "KG_MAX_RUNNING": "64", "KG_LOOP": "uvloop",
+             "KG_HTTP": "httptools", **(env or {})}))
+    servers["ours"] = (f"http://127.0.0.1:{port}", "/sparql")
+    store = work / f"oxigraph-store-{dist.parent.name}"
+    if not (store / "READY").exists():
+        shutil.rmtree(store, ignore_errors=True)
+        subprocess.run([oxigraph, "load", "--location", str(store), "--file", str(dist / "kg.trig")], check=True,
+                       capture_output=True)
+        (store / "READY").write_text("1")
+    port = free_port()
+    log = open(work / "clients-oxigraph.log", "w")  # noqa: SIM115
+    procs.append(subprocess.Popen(
+        [oxigraph, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}",
+         "--union-default-graph"], stdout=log, stderr=subprocess.STDOUT))
+    servers["oxigraph"] = (f"http://127.0.0.1:{port}", "/query")
+    deadline = time.time() + 300
+    for name, (url, path) in servers.items():
+        while True:
+            try:
+                if httpx.get(f"{url}{path}?query=ASK%7B%7D", headers={"Accept": ACCEPT}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"{name} did not come up")
+            time.sleep(0.3)
+    return servers, procs
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run(dist: Path, work: Path, oxigraph: str, seconds: float, profile: bool = True) -> list[dict]:
+    """Every scenario × header set on both servers; a py-spy profile of ours where a target is missed."""
+    servers, procs = start_pair(dist, work, oxigraph)
+    rows: list[dict] = []
+    try:
+        for scenario in scenarios():
+            for set_name, headers in HEADER_SETS.items():
+                row: dict = {"scenario": scenario["name"], "headers": set_name, "target": TARGETS[scenario["name"]]}
+                for name, (url, path) in servers.items():
+                    row[f"{name}_answer"] = answer_size(url, path, scenario, headers)
+                    row[name] = wrk(url, script(scenario, path, headers), seconds)
+                ratio = row["ours"]["rps"] / row["oxigraph"]["rps"] if row["oxigraph"]["rps"] else None
+                row["ratio"] = ratio
+                row["same_answer"] = row["ours_answer"] == row["oxigraph_answer"]
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+        if profile:
+            for row in rows:
+                if row["ratio"] is not None and row["ratio"] < row["target"]:
+                    scenario = next(s for s in scenarios() if s["name"] == row["scenario"])
+                    row["profile"] = profile_ours(servers["ours"], procs[0].pid, work, scenario,
+                                                  HEADER_SETS[row["headers"]])
+    finally:
+        stop(procs)
+    return rows
+
+
+def profile_ours(server: tuple[str, str], pid: int, work: Path, scenario: dict, headers: dict[str, str],
+                 seconds: float = 6) -> dict[str, list[tuple[str, float]]]:
+    """py-spy on the server and each worker while the scenario runs with those headers."""
+    from serving import top_frames
+
+    url, path = server
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    spies = []
+    for p in [str(pid), *children]:
+        target = work / f"profile-clients-{p}.txt"
+        target.unlink(missing_ok=True)
+        spies.append((p, target, subprocess.Popen(
+            [py_spy, "record", "--pid", p, "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
+             "--nonblocking", "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    time.sleep(0.5)
+    wrk(url, script(scenario, path, headers), seconds - 1)
+    out = {}
+    for p, target, spy in spies:
+        spy.wait(60)
+        out["server" if p == str(pid) else f"worker {p}"] = top_frames(target)
+    return out
+
+
+def pss_rss_mib(pid: int, with_children: bool = True) -> tuple[float, float]:
+    """(RSS, PSS) in MiB of a process and its direct children (the query workers)."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if with_children and children.exists():
+        pids += [int(x) for x in children.read_text().split()]
+    rss = pss = 0.0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return rss, pss
+
+
+def memory(dist: Path, work: Path, oxigraph: str, saved: dict[str, str]) -> dict:
+    """Resident memory of ours (server + workers, on-disk store) and of oxigraph on the same edition."""
+    started = time.monotonic()
+    servers, procs = start_pair(dist, work, oxigraph)
+    up = time.monotonic() - started
+    out: dict = {"triples": json.loads((dist / "manifest.json").read_text())["triples"], "startup_s": round(up, 1)}
+    try:
+        warm = [GROUP_BY, JOIN, *saved.values()]
+        for name, (url, path) in servers.items():
+            failures = 0
+            for text in warm:
+                try:
+                    r = httpx.post(f"{url}{path}", data={"query": text}, headers={"Accept": ACCEPT}, timeout=60)
+                    failures += r.status_code != 200
+                except httpx.HTTPError:
+                    failures += 1
+            out[f"{name}_warm_failures"] = failures
+        for name, proc in zip(servers, procs, strict=True):
+            rss, pss = pss_rss_mib(proc.pid)
+            out[f"{name}_rss_mib"], out[f"{name}_pss_mib"] = round(rss), round(pss)
+            out[f"{name}_processes"] = 1 + len(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split())
+    finally:
+        stop(procs)
+    return out
+
+
+def report(rows: list[dict], mem: dict | None, loadtest: list[dict] | None = None) -> list[str]:
+    lines = [
+        "\n## Speed as real clients see it (issue 20; 4 clients, wrk; req/s, p99 ms in brackets)\n",
+        "Ours and `oxigraph serve-read-only` on the same triples; each header set sent to both alike; answers "
+        "(rows, decoded) checked equal before timing. bare = curl/wrk; gzip = `Accept-Encoding: gzip, deflate` "
+        "(requests, httpx); browser = `Origin` + `Accept-Encoding: gzip, deflate, br`.\n",
+        "| scenario | headers | rows | ours | oxigraph | ours ÷ oxigraph | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cell = {n: f"{r[n]['rps']:,.0f} ({r[n]['p99_ms']:.1f})" + (f" **{r[n]['errors']} errors**"
+                                                                    if r[n]["errors"] else "")
+                for n in ("ours", "oxigraph")}
+        if not r["same_answer"]:
+            ratio, verdict = f"answers differ ({r['ours_answer']} vs {r['oxigraph_answer']})", "**not comparable**"
+        else:
+            ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—"
+            met = r["ratio"] is not None and r["ratio"] >= r["target"] and not r["ours"]["errors"]
+            verdict = f"≥ {r['target']}×: {'met' if met else '**missed**'}"
+        lines.append(f"| {r['scenario']} | {r['headers']} | {r['ours_answer']} | {cell['ours']} | "
+                     f"{cell['oxigraph']} | {ratio} | {verdict} |")
+    profiled = [r for r in rows if r.get("profile")]
+    if profiled:
+        lines.append("\n### Where the time went where a target was missed (py-spy, share of samples per innermost "
+                     "frame of ours or the framework, each process)\n")
+        for r in profiled:
+            lines.append(f"- **{r['scenario']}, {r['headers']}**")
+            for process, frames in r["profile"].items():
+                shown = "; ".join(f"`{name}` {share}%" for name, share in frames[:6]) or "no samples (idle)"
+                lines.append(f"  - {process}: {shown}")
+    if mem:
+        ratio = mem["ours_rss_mib"] / mem["oxigraph_rss_mib"] if mem.get("oxigraph_rss_mib") else None
+        lines += [
+            "\n## Memory of the server with its workers (issue 20, criterion 4)\n",
+            f"1M synthetic edition ({mem['triples']}), after the same warm-up (GROUP BY, join, every saved query "
+            f"with its defaults) on both; ours serves from the on-disk store (the default), its workers open it "
+            f"read-only. Ours started in {mem['startup_s']} s (store made beforehand by `kg load`).\n",
+            "| server | processes | RSS MiB (sum) | PSS MiB (sum) | warm-up failures |",
+            "|---|---|---|---|---|",
+            f"| ours | {mem['ours_processes']} | {mem['ours_rss_mib']:,} | {mem['ours_pss_mib']:,} | "
+            f"{mem['ours_warm_failures']} |",
+            f"| oxigraph serve-read-only | {mem['oxigraph_processes']} | {mem['oxigraph_rss_mib']:,} | "
+            f"{mem['oxigraph_pss_mib']:,} | {mem['oxigraph_warm_failures']} |",
+        ]
+        if ratio is not None:
+            lines.append(f"\nOurs ÷ oxigraph (RSS): {ratio:.2f}× — target ≤ 2×: {'met' if ratio <= 2 else '**missed**'}.")
+    if loadtest:
+        lines += ["\n## Does the long lane pay? (`make loadtest` mix, with and without it)\n",
+                  "| long lane | well-formed requests | errors | p50 ms | p99 ms | GROUP BY p99 ms | probe max ms |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in loadtest:
+            lines.append(f"| {r['label']} | {r['requests']} | {r['errors']} | {r['p50']} | {r['p99']} | "
+                         f"{r['group_by_p99']} | {r['probe_max']} |")
+    return lines
+
+
+if __name__ == "__main__":
+    print(script(scenarios()[4], "/sparql", HEADER_SETS["browser"]))
+    print(urlencode({"query": "x"}))
