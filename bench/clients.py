@@ -314,8 +314,8 @@ def report(rows: list[dict], mem: dict | None, loadtest: list[dict] | None = Non
         if ratio is not None:
             lines.append(f"\nOurs ÷ oxigraph (RSS): {ratio:.2f}× — target ≤ 2×: {'met' if ratio <= 2 else '**missed**'}.")
     if loadtest:
-        lines += ["\n## Does the long lane pay? (`make loadtest` mix, with and without it)\n",
-                  "| long lane | well-formed requests | errors | p50 ms | p99 ms | GROUP BY p99 ms | probe max ms |",
+        lines += ["\n## Do the LONG and LIMIT lanes pay? (`make loadtest` mix, 50 clients, with each turned off)\n",
+                  "| lanes | well-formed requests | errors | p50 ms | p99 ms | GROUP BY p99 ms | probe max ms |",
                   "|---|---|---|---|---|---|---|"]
         for r in loadtest:
             lines.append(f"| {r['label']} | {r['requests']} | {r['errors']} | {r['p50']} | {r['p99']} | "

@@ -219,6 +219,7 @@ def main() -> None:
             "group_by_p99": round(1000 * percentile(gb["latencies"], 0.99), 1),
             "probe_max": round(1000 * max(probes)), "memory_mib": round(max(memory)),
             "long_workers": os.environ.get("KG_LONG_WORKERS", "1"),
+            "limit_workers": os.environ.get("KG_LIMIT_WORKERS", "1"),
         }))
     print(text)
     sys.exit(0 if wf_errors == 0 and max(probes) <= 0.2 else 1)

@@ -469,14 +469,19 @@ def memory_part(scale: int, cap: float) -> dict[str, object]:
 
 
 def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
-    """The load test's mix with the long lane (default) and without it (KG_LONG_WORKERS=0), one after the other."""
+    """The load test's mix with every lane, without the LONG lane and without the LIMIT lane, one after another."""
     out = []
-    for label, workers in (("on (KG_LONG_WORKERS=1, default)", "1"), ("off (KG_LONG_WORKERS=0)", "0")):
-        target = WORK / f"loadtest-{workers}.json"
+    for label, env in (
+        ("all lanes (default)", {}),
+        ("no LONG lane (KG_LONG_WORKERS=0)", {"KG_LONG_WORKERS": "0"}),
+        ("no LIMIT lane (KG_LIMIT_WORKERS=0)", {"KG_LIMIT_WORKERS": "0"}),
+    ):
+        name = "-".join(f"{k}={v}" for k, v in env.items()) or "default"
+        target = WORK / f"loadtest-{name}.json"
         target.unlink(missing_ok=True)
         subprocess.run([sys.executable, str(BENCH / "loadtest.py"), "--seconds", str(seconds),
-                        "--markdown", str(WORK / f"LOADTEST-{workers}.md"), "--json", str(target)],
-                       cwd=ROOT, env={**os.environ, "KG_LONG_WORKERS": workers}, check=False)
+                        "--markdown", str(WORK / f"LOADTEST-{name}.md"), "--json", str(target)],
+                       cwd=ROOT, env={**os.environ, **env}, check=False)
         out.append({"label": label, **json.loads(target.read_text())} if target.exists()
                    else {"label": label, "requests": "—", "errors": "did not finish", "p50": "—", "p99": "—",
                          "group_by_p99": "—", "probe_max": "—"})

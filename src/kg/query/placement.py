@@ -21,8 +21,8 @@ description small, or a query on ``/sparql`` that is a lookup of a few patterns 
 IRIs (:func:`kg.query.shape.is_bounded_lookup`) while the store's out-degrees keep it small.
 Saved queries and everything else run in the workers, where the time limit kills them. A
 shape whose query ran into the time limit gets a pool of its own (LIMIT): queries that will be
-stopped anyway cannot hold the workers of queries that will finish (without it, the load test's
-well-formed GROUP BYs waited behind cartesian products: 157 of 1,715 answered 503).
+stopped anyway cannot hold the workers of queries that will finish (``bench/REPORT.md``
+measures the load test with and without it).
 ``kg query`` (``in_process``) runs every query INLINE: it answers one query and the user can
 interrupt it.
 """
