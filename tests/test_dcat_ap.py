@@ -81,8 +81,9 @@ def test_recommended_properties_we_can_state(built: Path):
     spatial = g.value(ds, DCTERMS.spatial)
     assert str(spatial).endswith("/id/prefecture/130001")
     period = g.value(ds, DCTERMS.temporal)
-    # The plans and budgets of the documents run from FY2009 (003) to FY2025 (001: 令和5年度～令和7年度).
-    assert g.value(period, DCAT.startDate) == Literal("2009-04-01", datatype=XSD.date)
+    # The plans' periods run from FY2008 (000 1 (1): Tokyo's guideline for 平成20年度～22年度) to FY2025
+    # (001: 令和5年度～令和7年度).
+    assert g.value(period, DCAT.startDate) == Literal("2008-04-01", datatype=XSD.date)
     assert g.value(period, DCAT.endDate) == Literal("2026-03-31", datatype=XSD.date)
     for p in (DCTERMS.issued, DCTERMS.modified):
         assert g.value(ds, p).datatype == XSD.date

@@ -158,7 +158,8 @@ def test_rests_on_law_and_status(backend, saved):
     assert status["中心市街地の活性化に関する法律"] == "in force"
 
 
-@pytest.mark.parametrize("year,count", [(2009, 1), (2011, 1), (2021, 4), (2022, 4), (2023, 10), (2024, 6), (2026, 0)])
+# 2009: the FY2009 support plan (003) and Tokyo's industrial promotion guideline for FY2008–FY2010 (000 1 (1))
+@pytest.mark.parametrize("year,count", [(2009, 2), (2011, 1), (2021, 4), (2022, 4), (2023, 10), (2024, 6), (2026, 0)])
 def test_plans_in_force(backend, saved, year, count):
     assert len(_rows(backend, saved, "plans-in-force", year=year)) == count
 
@@ -332,3 +333,84 @@ def test_site_search_partial_hits_have_kinds(backend, saved):
     assert {r["labelJa"] for r in rows} >= {"台東区"} and all(r["match"] == "partial" for r in rows)
     kinds = {r["classEn"] for r in _rows(backend, saved, "site-search", text="足立")}
     assert {"Special ward", "Program", "Regional industry revitalization plan"} <= kinds
+
+
+# Issue 22: saved queries over what the documents say about things. Expected values read from the
+# documents (003 第３ (1)①② and (2)①ア ＊ notes; 002 2-4 and 2-10 「4 重点的取組と主な事業」; 000's
+# contact offices; 003 第３ (1)① 解説 and 第３ (3)① 解説; 003 第２ and its title).
+def test_program_lineage(backend, saved):
+    rows = _rows(backend, saved, "program-lineage")
+    links = {(r["programJa"], r["relation"], r["predecessorJa"]) for r in rows}
+    assert links == {
+        ("新事業活動促進支援事業", "merged", "地域資源活用新事業展開対策支援事業"),
+        ("新事業活動促進支援事業", "merged", "新連携対策支援事業"),
+        ("地域イノベーション創出研究開発事業", "merged", "地域イノベーション創出研究開発事業"),  # the FY2008 one
+        ("地域イノベーション創出研究開発事業", "merged", "地域資源活用型研究開発事業"),
+        ("ＪＡＰＡＮブランド戦略展開支援事業", "expanded", "ＪＡＰＡＮブランド育成支援事業"),
+    }
+    same_name = [r for r in rows if r["programJa"] == r["predecessorJa"]]
+    assert len(same_name) == 1 and same_name[0]["program"] != same_name[0]["predecessor"]
+
+
+def test_strategy_structure_in_document_order(backend, saved):
+    rows = _rows(backend, saved, "strategy-structure")
+    m24 = [(r["headingJa"], r["programJa"]) for r in rows if r["notation"] == "2-4"]
+    assert m24 == [
+        ("地域資源の活用による地域密着型イノベーションの創出", "東京都地域中小企業応援ファンド"),
+        ("地域を担う社会的企業家の育成", "TOKYO起業塾 社会的企業家コース"),
+        ("地域を担う社会的企業家の育成", "「社会的事業」のための専用相談窓口事業"),
+    ]
+    headings_210 = list(dict.fromkeys(r["headingJa"] for r in rows if r["notation"] == "2-10"))
+    assert headings_210 == ["中小企業の経営安定と技術水準向上を総合的・継続的に支援", "中小企業の資金調達を支援",
+                            "地域商業の活性化を支援"]
+    notations = list(dict.fromkeys(r["notation"] for r in rows))
+    assert notations == [f"2-{n}" for n in range(1, 11)]  # ten measures, in the order of the guideline
+    assert [r["groupJa"] for r in rows][-1] == "技術・経営基盤の強化"
+    assert {r["relisted"] for r in rows if r["programJa"] == "新・元気を出せ！商店街事業"} == {"別掲"}
+
+
+def test_basic_concept_contacts(backend, saved):
+    rows = _rows(backend, saved, "basic-concept-contacts")
+    got = {(r["about"], r["officeJa"], r["telephone"]) for r in rows}
+    assert got == {
+        ("基本構想に関する問合せ先", "東京都産業労働局商工部地域産業振興課", "03-5320-4747"),
+        ("制度全般に関する問合せ先", "関東経済産業局産業部経営支援課", "048-600-0332"),
+        ("中小企業者の具体的な事業計画に関する相談・問合せ先", "独立行政法人中小企業基盤整備機構関東支部（関東地域支援事務局）", "03-5470-1640"),
+        ("中小企業者の具体的な事業計画に関する相談・問合せ先", "財団法人東京都中小企業振興公社総合支援部総合支援課", "03-3251-7881"),
+    }
+    assert {r["parentJa"] for r in rows if r["telephone"] == "03-5320-4747"} == {"東京都産業労働局商工部"}
+
+
+def test_stated_figures_with_unit_and_reference(backend, saved):
+    rows = {r["asWritten"]: r for r in _rows(backend, saved, "stated-figures")}
+    for written, value in (("１１９件", "119"), ("５２９件", "529"), ("５４４件", "544")):  # 「２１年１月９日現在」
+        r = rows[written]
+        assert float(r["value"]) == float(value) and r["unit"] == "件" and r["referenceDate"] == "2009-01-09"
+        assert r["subjectJa"] == "新事業活動促進支援事業" and r["referenceAsWritten"] == "２１年１月９日現在"
+    jobs = rows["１２２，７１８人"]
+    assert float(jobs["value"]) == 122718 and jobs["unit"] == "人" and jobs["referenceDate"] == "2008-12-31"
+    assert rows["２６２ヶ所"]["referenceFiscalYear"] == "2008" and rows["１，６７６件"]["referenceFiscalYear"] == "2007"
+    visitors = rows["4.3億人"]
+    assert float(visitors["value"]) == 4.3 and visitors["unit"] == "億人" and visitors["referenceYear"] == "2008"
+
+
+def test_plan_context(backend, saved):
+    rows = {r["planJa"]: r for r in _rows(backend, saved, "plan-context")}
+    national = rows["平成２１年度 中小企業支援計画"]
+    assert national["statusJa"] == "案" and national["followsJa"] == "新経済成長戦略" and "本支援計画" in national["otherNames"]
+    strategy = rows["産業振興基本戦略"]
+    assert strategy["followsJa"] == "10年後の東京" and strategy["draftedInFiscalYear"] == "2006"
+    assert rows["東京都産業振興指針"]["draftedInFiscalYear"] == "2007"
+
+
+@pytest.mark.parametrize("text,label", [
+    ("中小機構", "独立行政法人中小企業基盤整備機構"),            # 003 第２ 「（以下「中小機構」という。）」
+    ("産技研", "地方独立行政法人東京都立産業技術研究センター"),    # 002 2-8
+    ("Kuni-Biz", "くにたちビジネスサポートセンター"),               # 001 国立市
+    ("ニッチトップ育成支援事業", "知財戦略導入支援事業(ニッチトップ育成支援事業)"),  # 002 2-5
+    ("本支援計画", "平成２１年度 中小企業支援計画"),                # 003 第２
+])
+def test_other_names_find_their_thing(backend, saved, text, label):
+    assert label in {r["label"] for r in _rows(backend, saved, "label-search", text=text)}
+    exact = {r["labelJa"] for r in _rows(backend, saved, "site-search", text=text) if r["match"] == "exact"}
+    assert exact == {label}

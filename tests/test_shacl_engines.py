@@ -39,7 +39,7 @@ VALID = sorted((FIXTURES / "valid").glob("*.ttl"))
 INVALID = sorted((FIXTURES / "invalid").glob("*.ttl"))
 PREFIXES = {"kgs": "https://w3id.org/tokyo-sme-kg/shapes#", "kgo": "https://w3id.org/tokyo-sme-kg/ontology#",
             "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "prov": "http://www.w3.org/ns/prov#",
-            "time": "http://www.w3.org/2006/time#"}
+            "time": "http://www.w3.org/2006/time#", "skos": "http://www.w3.org/2004/02/skos/core#"}
 JS_ENGINES = {"shacl-engine": False, "rdf-validate-shacl": True}  # engine -> reads the Core-only shapes
 
 

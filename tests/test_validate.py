@@ -21,7 +21,7 @@ MALFORMED = sorted((FIXTURES / "malformed").iterdir())
 KGS = "https://w3id.org/tokyo-sme-kg/shapes#"
 PREFIXES = {"kgs": KGS, "kgo": "https://w3id.org/tokyo-sme-kg/ontology#",
             "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "prov": "http://www.w3.org/ns/prov#",
-            "time": "http://www.w3.org/2006/time#"}
+            "time": "http://www.w3.org/2006/time#", "skos": "http://www.w3.org/2004/02/skos/core#"}
 
 
 def _expand(curie: str) -> str:

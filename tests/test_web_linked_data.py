@@ -110,7 +110,7 @@ def test_schema_org_dataset_jsonld(client, path: str):
     assert doc["@context"] == "https://schema.org/" and doc["@type"] == "Dataset"
     for key in ("name", "description", "license", "creator", "distribution", "spatialCoverage", "temporalCoverage"):
         assert doc[key], key
-    assert doc["temporalCoverage"] == "2009-04-01/2026-03-31"
+    assert doc["temporalCoverage"] == "2008-04-01/2026-03-31"  # from FY2008 (000 1 (1): the guideline of 平成20年度～22年度)
     assert doc["spatialCoverage"]["name"] == "東京都"
     urls = [d["contentUrl"] for d in doc["distribution"]]
     assert {u.rsplit("/", 1)[-1] for u in urls} >= {"kg.ttl", "kg.nt", "kg.jsonld", "kg.trig"}

@@ -187,7 +187,9 @@ def test_landing_page_says_what_the_graph_holds_then_overviews_then_editor(clien
 
 
 @pytest.mark.parametrize("text,target", [("たいとうく", "/id/municipality/131067"), ("ﾀｲﾄｳｸ", "/id/municipality/131067"),
-                                         ("Taitō-ku", "/id/municipality/131067"), ("江戸 切子", "/id/regional-resource/edokiriko")])
+                                         ("Taitō-ku", "/id/municipality/131067"), ("江戸 切子", "/id/regional-resource/edokiriko"),
+                                         ("中小機構", "/id/organization/smrj"), ("kuni-biz", "/id/organization/kuni-biz"),
+                                         ("本支援計画", "/id/plan/national-sme-support-plan-fy2009")])
 def test_search_exact_hit_goes_to_the_entity(client, text, target):
     r = client.get(f"{client.url}/search", params={"q": text})
     assert r.status_code == 303 and r.headers["location"] == target

@@ -30,6 +30,7 @@ CONCEPT_KIND = {
     "topics": "topic",
     "levels": "level",
     "budget-kinds": "budget-kind",
+    "statuses": "status",
 }
 SCHEME_LABELS = {
     "resource-types": ("地域産業資源の類型", "Types of regional industrial resources"),
@@ -37,6 +38,7 @@ SCHEME_LABELS = {
     "topics": ("事業のテーマ", "Program topics"),
     "levels": ("事業の実施レベル", "Government levels of programs"),
     "budget-kinds": ("予算の種別", "Budget kinds"),
+    "statuses": ("計画の状態", "Statuses of plans"),
 }
 MUNICIPALITY_CLASS = {"特別区": KGO.SpecialWard, "市": KGO.City, "町": KGO.Town, "村": KGO.Village}
 PLAN_CLASS = {
@@ -44,6 +46,7 @@ PLAN_CLASS = {
     "support-plan": KGO.SupportPlan,
     "basic-strategy": KGO.Strategy,
     "guideline": KGO.Guideline,
+    "policy": KGO.Plan,
 }
 MEASURE_CLASS = {
     "category": KGO.Category,
@@ -53,7 +56,9 @@ MEASURE_CLASS = {
     "policy-area": KGO.PolicyArea,
     "sub-area": KGO.SubArea,
     "related-measure": KGO.RelatedMeasure,
+    "action-heading": KGO.ActionHeading,
 }
+LINEAGE_PROPERTY = {"merger": KGO.mergedFrom, "expansion": KGO.expandedFrom}
 LEGAL_BASIS_CLASS = {"act": KGO.Act, "provision": KGO.Provision, "bill": KGO.Bill}
 REFERENCE_LIST = entity("source", "ref")
 REFERENCE_FILE = "tokyo_municipalities.csv"  # the reference list is one file: it has no sections
@@ -103,6 +108,20 @@ class MappingContext:
         """Add ``rdfs:label`` in Japanese and English."""
         self.add(s, RDFS.label, ja, lang="ja")
         self.add(s, RDFS.label, en, lang="en")
+
+    def alt_labels(self, s: URIRef, row: Row) -> None:
+        """Add ``skos:altLabel`` @ja for every other name (short name, abbreviation) in alt_labels_ja."""
+        for name in row.many("alt_labels_ja"):
+            self.add(s, SKOS.altLabel, name, lang="ja")
+
+    def subject(self, key: object) -> URIRef:
+        """Return the IRI of a program, plan, organization or local government key."""
+        key = str(key)
+        if key in self.agent_tables:
+            return self.agent(key)
+        if key in self.plan_kind:
+            return self.plan(key)
+        return entity("program", key)
 
     def describe(self, s: URIRef, row: Row) -> None:
         """Add ``kgo:summary`` (our own wording, never the document's) from description_ja / description_en."""
@@ -312,25 +331,40 @@ def map_organizations(m: MappingContext) -> None:
         s = entity("organization", str(r["id"]))
         m.g.add((s, RDF.type, KGO.Organization))
         m.labels(s, r["name_ja"], r["name_en"])
+        m.alt_labels(s, r)
         m.describe(s, r)
         if r.get("parent"):
             m.g.add((s, KGO.subOrganizationOf, m.agent(r["parent"])))
         m.cite(s, r.citations("source"))
 
 
+def contact_point(r: Row) -> URIRef:
+    """Return the IRI of the contact point of one contacts row (what it answers, and which office)."""
+    return entity("contact-point", f"{r['role']}-{r['organization']}")
+
+
 @maps("contacts")
 def map_contacts(m: MappingContext) -> None:
     for r in m.records.rows("contacts"):
         m.add(m.agent(r["organization"]), KGO.telephone, r["phone"])
+        s = contact_point(r)
+        m.g.add((s, RDF.type, KGO.ContactPoint))
+        m.labels(s, r["heading_ja"], r["heading_en"])
+        m.add(s, KGO.contactType, r["heading_ja"], lang="ja")
+        m.g.add((s, KGO.contactOrganization, m.agent(r["organization"])))
+        m.add(s, KGO.contactTelephone, r["phone"])
+        m.cite(s, r.citations("source"))
 
 
 @maps("basic_concepts")
 def map_basic_concepts(m: MappingContext) -> None:
     contacts = [m.agent(r["organization"]) for r in m.records.rows("contacts")]
+    points = [contact_point(r) for r in m.records.rows("contacts")]
     for r in m.records.rows("basic_concepts"):
         s = entity("basic-concept", str(r["id"]))
         m.g.add((s, RDF.type, KGO.BasicConcept))
         m.labels(s, r["name_ja"], r["name_en"])
+        m.alt_labels(s, r)
         m.g.add((s, KGO.author, entity("prefecture", str(r["prefecture"]))))
         m.g.add((s, KGO.legalBasis, law(r["legal_basis"])))
         m.add(s, KGO.dateDrafted, r.get("drafted"), dtype=XSD.gYearMonth)
@@ -340,6 +374,8 @@ def map_basic_concepts(m: MappingContext) -> None:
         m.links(s, KGO.viewpoint, r.get("viewpoints"), m.concept)
         for c in [m.agent(x) for x in r.many("contact")] + contacts:
             m.g.add((s, KGO.contactPoint, c))
+        for point in points:
+            m.g.add((s, KGO.hasContactPoint, point))
         m.cite(s, r.citations("source"))
 
 
@@ -362,7 +398,12 @@ def map_plans(m: MappingContext) -> None:
         s = entity("plan", str(r["id"]))
         m.g.add((s, RDF.type, PLAN_CLASS[str(r["kind"])]))
         m.labels(s, r["name_ja"], r["name_en"])
+        m.alt_labels(s, r)
         m.describe(s, r)
+        if r.get("status"):
+            m.g.add((s, KGO.status, m.concept(r["status"])))
+        m.links(s, KGO.follows, r.get("follows"), m.plan)
+        m.add(s, KGO.draftedInFiscalYear, str(r["drafted_fy"]) if r.get("drafted_fy") else None, dtype=XSD.gYear)
         if r.get("parent"):
             m.g.add((s, KGO.partOfPlan, m.plan(r["parent"])))
         if r.get("municipality"):
@@ -399,6 +440,7 @@ def map_programs(m: MappingContext) -> None:
         s = entity("program", str(r["id"]))
         m.g.add((s, RDF.type, KGO.Program))
         m.labels(s, r["name_ja"], r["name_en"])
+        m.alt_labels(s, r)
         m.describe(s, r)
         m.g.add((s, KGO.governmentLevel, m.concept(r["level"])))
         m.links(s, KGO.implementedBy, r.get("implementer"), m.agent)
@@ -419,7 +461,17 @@ def map_program_measures(m: MappingContext) -> None:
         m.g.add((listing, KGO.listedUnder, measure))
         m.add(listing, KGO.position, r["order"], dtype=XSD.integer)
         m.add(listing, KGO.relisted, r.get("relisted"), lang="ja")
+        if r.get("heading"):
+            m.g.add((listing, KGO.underHeading, entity("measure", str(r["heading"]))))
         m.cite(listing, r.citations("source"))
+
+
+@maps("program_lineage")
+def map_program_lineage(m: MappingContext) -> None:
+    for r in m.records.rows("program_lineage"):
+        later, earlier = entity("program", str(r["program"])), entity("program", str(r["replaces"]))
+        m.g.add((later, LINEAGE_PROPERTY[str(r["kind"])], earlier))
+        m.cite(later, r.citations("source"))
 
 
 @maps("budgets")
@@ -445,6 +497,23 @@ def map_budgets(m: MappingContext) -> None:
         m.add(s, KGO.agencyGrantAmount, r.get("agency_grant_yen"), dtype=XSD.decimal)
         m.add(s, KGO.agencyGrantAsWritten, r.get("agency_grant_as_written"), lang="ja")
         m.add(s, KGO.note, r.get("note_en"), lang="en")
+        m.cite(s, r.citations("source"))
+
+
+@maps("figures")
+def map_figures(m: MappingContext) -> None:
+    for r in m.records.rows("figures"):
+        s = entity("figure", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.StatedFigure))
+        m.labels(s, r["label_ja"], r["label_en"])
+        m.g.add((s, KGO.figureOf, m.subject(r["subject"])))
+        m.add(s, KGO.figureValue, r["value"], dtype=XSD.decimal)
+        m.add(s, KGO.unitText, r["unit_ja"], lang="ja")
+        m.add(s, KGO.figureAsWritten, r["as_written"], lang="ja")
+        m.add(s, KGO.referenceDate, r.get("reference_date"), dtype=XSD.date)
+        for prop, col in ((KGO.referenceYear, "reference_year"), (KGO.referenceFiscalYear, "reference_fy")):
+            m.add(s, prop, str(r[col]) if r.get(col) else None, dtype=XSD.gYear)
+        m.add(s, KGO.referenceAsWritten, r.get("reference_as_written"), lang="ja")
         m.cite(s, r.citations("source"))
 
 
