@@ -45,8 +45,8 @@ class Settings:
     store_dir: str = field(
         default="",
         metadata=_meta(
-            "On-disk store the server and its workers open read-only for a dataset above KG_MEMORY_TRIPLES "
-            "(empty: DIST_DIR/store, made from the dumps on first start; `memory`: in memory whatever the size)."
+            "On-disk store the server and its workers open read-only (empty: DIST_DIR/store, for a dataset "
+            "above KG_MEMORY_TRIPLES; made from the dumps on first start; `memory`: in memory whatever the size)."
         ),
     )
     host: str = field(default="127.0.0.1", metadata=_meta("Address the server listens on."))

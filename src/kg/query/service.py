@@ -116,7 +116,9 @@ class QueryService:
         triples = sum(read_manifest(settings.dist_dir)["triples"].values())
         # A small dataset is also held in memory by the server process: its inline lookups then run
         # in about half the time; a large one is read from the shared on-disk store like the workers do.
-        own = None if triples <= settings.memory_triples else store_dir
+        # A store named in KG_STORE_DIR is always used (replicas sharing one store, fast restarts).
+        explicit = settings.store_dir not in ("", "memory")
+        own = store_dir if explicit or triples > settings.memory_triples else None
         if own is not None:  # checked (or rebuilt) once here, before the workers open it
             await asyncio.to_thread(ensure_store, settings.dist_dir, own)
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, own, False)
