@@ -137,11 +137,13 @@ def start_pair(dist: Path, work: Path, oxigraph: str, env: dict[str, str] | None
              "KG_HTTP": "httptools", **(env or {})}))
     servers["ours"] = (f"http://127.0.0.1:{port}", "/sparql")
     store = work / f"oxigraph-store-{dist.parent.name}"
-    if not (store / "READY").exists():
+    version = json.loads((dist / "manifest.json").read_text())["version"]
+    ready = store / "READY"
+    if not ready.exists() or ready.read_text() != version:  # a store of this very dataset version, or a new one
         shutil.rmtree(store, ignore_errors=True)
         subprocess.run([oxigraph, "load", "--location", str(store), "--file", str(dist / "kg.trig")], check=True,
                        capture_output=True)
-        (store / "READY").write_text("1")
+        ready.write_text(version)
     port = free_port()
     log = open(work / "clients-oxigraph.log", "w")  # noqa: SIM115
     procs.append(subprocess.Popen(

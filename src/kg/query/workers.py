@@ -1,9 +1,13 @@
 """Queries of unknown cost, run where a deadline can really stop them: a pool of worker processes.
 
-pyoxigraph cannot cancel a query, so each worker is a separate process that opens the built
-dataset; at the deadline the worker is killed and a fresh one takes its place.
+pyoxigraph cannot cancel a query, so each worker is a separate process; at the deadline the
+worker is killed and a fresh one takes its place. Workers are forked from the server after it
+has loaded what they need (the interpreter, the modules and, for a small dataset, the store in
+memory), so they share its pages instead of each loading its own copy, and a fresh one is ready
+in milliseconds; with an on-disk store each opens its own read-only handle, and all share the
+operating system's page cache.
 
-The server talks to a worker over its standard input and output with the event loop's own
+The server talks to a worker over pipes on its standard input and output with the event loop's own
 streams (any loop: asyncio or uvloop), never with a blocking call: a request is one frame, an
 answer is a frame header and the serialized bytes, read as they arrive, so a multi-megabyte
 answer never holds up other clients. When a worker dies, the answer says how (its exit code or
@@ -60,17 +64,6 @@ def _read_exactly(inp: BinaryIO, n: int) -> bytes:
     return data
 
 
-def worker_main(dist_dir: str, memory_limit: int, store_dir: str = "") -> None:
-    """Worker process started on its own: open the on-disk store (or load the dumps), then serve."""
-    from .store import open_store
-
-    if memory_limit:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    store = open_store(Path(dist_dir), Path(store_dir) if store_dir else None, ensure=False)  # the server checked it
-    _serve(store, memory_limit)
-
-
 def _serve(store: ox.Store, memory_limit: int) -> None:
     """Answer framed requests on stdin until it closes (the store is open; stdout carries frames)."""
     from . import execution
@@ -114,9 +107,13 @@ def _memory_message(limit: int) -> str:
     return f"the query needed more than the {limit // 2**20} MiB a query worker may use (KG_WORKER_MEMORY_MB)"
 
 
-def _forked_child(store: ox.Store, memory_limit: int, nice: int, fds: tuple[int, int, int]) -> NoReturn:
-    """In a child forked from the server: keep only its three pipe ends, then serve from the
-    server's in-memory store (its pages are shared with the server until either writes them)."""
+def _forked_child(
+    open_store: Callable[[], ox.Store], memory_limit: int, nice: int, fds: tuple[int, int, int]
+) -> NoReturn:
+    """In a child forked from the server: keep only its three pipe ends, open its store, then
+    serve. Everything the server had loaded (the interpreter, modules, an in-memory store) is
+    shared with it page by page until either writes a page; an on-disk store is opened anew
+    (a database handle does not survive a fork) and shares the server's page cache."""
     code = 70
     try:
         for target, fd in enumerate(fds):
@@ -131,7 +128,7 @@ def _forked_child(store: ox.Store, memory_limit: int, nice: int, fds: tuple[int,
             with contextlib.suppress(ValueError, OSError):
                 cap = _mapped_bytes() + memory_limit
                 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        _serve(store, memory_limit)
+        _serve(open_store(), memory_limit)
         code = 0
     except BaseException:  # noqa: BLE001 - a forked child never returns into the server's code
         with contextlib.suppress(Exception):
@@ -156,7 +153,7 @@ def _mapped_bytes() -> int:
 
 
 class ForkedProcess:
-    """A worker forked from the server, with the part of ``asyncio.subprocess.Process`` the pool uses.
+    """A worker forked from the server (what ``asyncio.subprocess.Process`` would give, as the pool uses it).
 
     Its exit is watched with a pidfd on the event loop (no child watcher thread, no SIGCHLD).
     """
@@ -191,14 +188,14 @@ class ForkedProcess:
 
 
 async def fork_worker(
-    store: ox.Store, memory_limit: int, nice: int
+    open_store: Callable[[], ox.Store], memory_limit: int, nice: int
 ) -> tuple[ForkedProcess, asyncio.StreamReader, asyncio.StreamWriter, asyncio.StreamReader]:
-    """Fork a worker that serves from ``store``; return it with its stdout, stdin and stderr streams."""
+    """Fork a worker that serves from ``open_store()``; return it with its stdout, stdin and stderr streams."""
     loop = asyncio.get_running_loop()
     to_child, from_child, errors = os.pipe(), os.pipe(), os.pipe()
     pid = os.fork()
     if pid == 0:
-        _forked_child(store, memory_limit, nice, (to_child[0], from_child[1], errors[1]))
+        _forked_child(open_store, memory_limit, nice, (to_child[0], from_child[1], errors[1]))
     for fd in (to_child[0], from_child[1], errors[1]):
         os.close(fd)
     process = ForkedProcess(pid)
@@ -228,7 +225,7 @@ def _how_it_ended(returncode: int | None) -> str:
 
 @dataclass(eq=False)
 class _Worker:
-    process: asyncio.subprocess.Process | ForkedProcess
+    process: ForkedProcess
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     answered: int = 0
@@ -274,9 +271,9 @@ class WorkerPool:
         store_dir: str = "",
         fork_from: ox.Store | None = None,
     ):
-        """Workers are forked from this process and serve from ``fork_from`` (an in-memory store,
-        shared page by page with the server) when it is given; else each is a new process that
-        opens the on-disk store in ``store_dir`` read-only (or, without one, loads the dumps)."""
+        """Workers are forked from this process. They serve from ``fork_from`` (an in-memory store,
+        shared page by page with the server) when it is given; else each opens the on-disk store
+        in ``store_dir`` read-only (or, without one, loads the dumps)."""
         self.dist_dir = dist_dir
         self.store_dir = store_dir
         self.fork_from = fork_from
@@ -304,31 +301,21 @@ class WorkerPool:
         return len(self._all)
 
     async def _spawn(self) -> _Worker:
-        if self.fork_from is not None:
-            forked, out, writer, err = await fork_worker(self.fork_from, self.memory_limit, self.nice)
-            worker = _Worker(forked, out, writer)
-            self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, err)))
-            return await self._ready(worker)
-        code = (
-            "import sys; from kg.query.workers import worker_main; "
-            "worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
-        )
-        command = [sys.executable, "-c", code, str(self.dist_dir), str(self.memory_limit), self.store_dir]
-        if self.nice:
-            command = ["nice", "-n", str(self.nice), *command]
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            limit=READ_CHUNK * 2,
-            start_new_session=True,  # a Ctrl-C in the terminal reaches the server, which stops them
-        )
-        assert process.stdout is not None and process.stdin is not None
-        worker = _Worker(process, process.stdout, process.stdin)
-        assert process.stderr is not None
-        self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, process.stderr)))
+        forked, out, writer, err = await fork_worker(self._opener(), self.memory_limit, self.nice)
+        worker = _Worker(forked, out, writer)
+        self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, err)))
         return await self._ready(worker)
+
+    def _opener(self) -> Callable[[], ox.Store]:
+        """What a new worker calls, once forked, for its store."""
+        shared = self.fork_from
+        if shared is not None:
+            return lambda: shared  # the server's in-memory store: its pages, shared
+        from .store import open_store
+
+        where = Path(self.store_dir) if self.store_dir else None
+        # its own read-only handle (the server has checked the store)
+        return lambda: open_store(self.dist_dir, where, ensure=False)
 
     async def _ready(self, worker: _Worker) -> _Worker:
         """Wait for a new worker's first frame (it has its store open)."""
