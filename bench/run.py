@@ -465,6 +465,7 @@ def memory_part(scale: int, cap: float) -> dict[str, object]:
     load = timed(KG + ["load", "--dist", str(dist)], cap)
     out = clients.memory(dist, WORK, str(venv / "bin" / "oxigraph"), saved_queries())
     out["store_load_s"] = load["seconds"]
+    out["fewest"] = clients.memory(dist, WORK, str(venv / "bin" / "oxigraph"), saved_queries(), clients.FEWEST)
     return out
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
 import json
 import os
 import pickle  # noqa: S403 - only the server's own QueryRequest objects go to its own workers
@@ -101,6 +102,27 @@ def _serve(store: ox.Store, memory_limit: int) -> None:
             "seconds": result.seconds,
         }
         _write_frame(out, header, result.body)
+        del result
+        _release()
+
+
+def _release() -> None:
+    """Give the memory a query's evaluation used back to the system (glibc keeps freed heap
+    otherwise, and an idle worker would hold its largest query's peak for good)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()
 
 
 def _memory_message(limit: int) -> str:
