@@ -467,15 +467,22 @@ def year_only_tip(row: dict[str, str | None], lang: str) -> str:
 
 
 async def timeline_view(
-    request: Request, lang: str, prefecture: Prefecture | None, cid: str = "chart-timeline"
+    request: Request, lang: str, prefecture: Prefecture | None, named: bool = False, cid: str = "chart-timeline"
 ) -> View:
-    """The timeline of ``prefecture`` (laws, national plans and its own), or of what belongs to no prefecture."""
+    """The timeline of ``prefecture`` (laws, national plans and its own), or of what belongs to no prefecture.
+
+    ``named``: the title names the prefecture (its own page in an edition of several).
+    """
     vid = "timeline" if prefecture else "national-timeline"
     params = {"prefecture": prefecture.iri} if prefecture else {}
     answer = await saved_answer(request, QUERY_OF[vid], **params)
     title, intro = TEXT[vid][lang]
+    if prefecture and named:
+        title = f"{prefecture.label(lang)}の{title}" if lang == "ja" else f"{title}: {prefecture.label(lang)}"
     svg = charts.timeline(cid, spans(request, answer, lang), title, intro, lang)
-    return _view(request, vid, lang, answer, svg, params=params)
+    view = _view(request, vid, lang, answer, svg, params=params)
+    view.title = title
+    return view
 
 
 def strategy_measures(request: Request, answer: Answer, lang: str) -> list[dict[str, Any]]:
@@ -545,10 +552,14 @@ async def all_views(request: Request, lang: str, prefecture: Prefecture | None =
     key = (ctx.version, lang, prefecture.iri if prefecture else "")
     views: list[View] | None = ctx.overview_views.get(key)
     if views is None:
+        found = await prefectures(request)
         if prefecture is not None:
-            views = [await resources_view(request, lang, prefecture), await timeline_view(request, lang, prefecture)]
+            named = len(found) > 1
+            views = [
+                await resources_view(request, lang, prefecture),
+                await timeline_view(request, lang, prefecture, named),
+            ]
         else:
-            found = await prefectures(request)
             only = found[0] if len(found) == 1 else None
             views = [
                 await resources_view(request, lang, only) if only else await prefectures_view(request, lang, found),
