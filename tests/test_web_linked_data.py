@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections import defaultdict
 
 import httpx
+import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
@@ -96,6 +98,27 @@ def test_sources_panel_labels_its_classes(client):
     r = client.get(f"{client.url}/id/municipality/131016", headers={"Accept": "text/html", "Accept-Language": "ja"})
     assert "出典参照" in r.text  # kgo:SourceCitation by its label
     assert "prov:Derivation" in r.text  # an external class without a label in the data: its prefixed name
+
+
+def test_every_fragment_hangs_off_its_entity_and_is_on_its_page(client, store):
+    """An entity's page finds its ``#…`` fragments (citations) through its links out, not by reading every
+    subject in the store: that holds only while every fragment in the data is linked from its entity."""
+    fragments = defaultdict(set)
+    for quad in store.quads_for_pattern(None, None, None, None):
+        s = quad.subject
+        if isinstance(s, ox.NamedNode) and "#" in s.value and s.value.startswith(f"{BASE}/id/"):
+            fragments[s.value.split("#", 1)[0]].add(s.value)
+    assert sum(len(f) for f in fragments.values()) > 500
+    for entity, own in fragments.items():
+        linked = {q.object.value for q in store.quads_for_pattern(ox.NamedNode(entity), None, None, None)
+                  if isinstance(q.object, ox.NamedNode)}
+        assert own <= linked, entity
+    for entity in sorted(fragments)[:: max(1, len(fragments) // 25)]:  # the pages of a sample of them
+        path = entity.removeprefix(BASE)
+        turtle = Graph().parse(data=_get(client, path, "text/turtle").text, format="turtle")
+        assert {str(s) for s in turtle.subjects() if "#" in str(s)} >= fragments[entity], entity
+        html = client.get(f"{client.url}{path}", headers={"Accept": "text/html"}).text
+        assert all(f"<code>#{f.split('#', 1)[1]}</code>" in html for f in fragments[entity]), entity
 
 
 def _schema_blocks(html: str) -> list[dict]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
+
+from .conftest import table_rows
 
 SVG = "{http://www.w3.org/2000/svg}"
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -48,26 +50,82 @@ def overview(request, client):
     return request.param, r.text
 
 
+def _group_runs(names, groups):
+    """The group names in the order they are drawn, each run of adjacent rows once."""
+    drawn = [n for n in names if n in groups]
+    return [g for i, g in enumerate(drawn) if i == 0 or drawn[i - 1] != g]
+
+
 def test_resources_view_equals_its_query(client, overview):
+    """An edition of one prefecture shows its municipalities at once, bracketed by what the tables say of them."""
     lang, html = overview
     svg = _svg(html, "chart-resources")
     _accessible(svg)
-    rows = _answer(client, "resources-per-municipality")
-    assert len(rows) == 62  # every municipality, islands included
+    prefectures = table_rows("prefectures")
+    assert len(prefectures) == 1  # the real data: Tokyo only
+    iri = f"https://w3id.org/tokyo-sme-kg/id/prefecture/{prefectures[0]['code6']}"
+    assert re.search(r'<section class="view" id="resources" data-query="resources-in-prefecture">', html)
+    rows = _answer(client, "resources-in-prefecture", prefecture=iri)
+    municipalities = table_rows("municipalities")
+    assert [r["code"] for r in rows] == sorted(m["code6"] for m in municipalities)  # every one, islands included
     drawn = {}
     for r in _rects(svg):
         drawn[(r["data-key"], int(r["data-series"]))] = int(r["data-value"])
     columns = ("farmForestFishery", "miningManufacturing", "tourismResources")
     expected = {(row["code"], i): int(row[c]) for row in rows for i, c in enumerate(columns) if int(row[c])}
     assert drawn == expected
+    # the same numbers as the edition-wide query (which the entity pages used to draw from)
+    everywhere = {(row["code"], i): int(row[c]) for row in _answer(client, "resources-per-municipality")
+                  for i, c in enumerate(columns) if int(row[c])}
+    assert drawn == everywhere
     totals = [(t.get("data-key"), int(t.get("data-total"))) for t in svg.iter(f"{SVG}text") if t.get("data-total")]
     assert totals == [(row["code"], int(row["total"])) for row in rows]  # in code order, zeros drawn too
     names = [t.text for t in svg.iter(f"{SVG}text")]
     for row in rows:
         assert (row["nameEn"] if lang == "en" else row["name"]) in names
-    groups = ["特別区", "市", "西多摩郡", "島しょ"] if lang == "ja" else ["Special wards", "Cities", "Nishitama district",
-                                                                       "Islands"]
-    assert [n for n in names if n in groups] == groups  # bracketed in code order, the islands last
+    # brackets from the tables: district, else branch office, else kind (class label in the page language)
+    kinds = {"特別区": "Special ward", "市": "City", "町": "Town", "村": "Village"}
+    words = {"district": "district", "branch_office": "branch office"}
+
+    def group(m):
+        for column, word in words.items():
+            if m[column]:
+                return m[column] if lang == "ja" else f"{m[column]} ({word})"
+        return m["kind"] if lang == "ja" else kinds[m["kind"]]
+
+    in_order = [group(m) for m in sorted(municipalities, key=lambda m: m["code6"])]
+    expected_runs = [g for i, g in enumerate(in_order) if i == 0 or in_order[i - 1] != g]
+    assert _group_runs(names, set(in_order)) == expected_runs
+    assert len(expected_runs) >= 4 and expected_runs[-1] == group(max(municipalities, key=lambda m: m["code6"]))
+
+
+def test_overview_of_the_only_prefecture_is_the_overview(client):
+    """/overview?prefecture=13 (or its code) in an edition of one prefecture: the same charts, without the national ones."""
+    code6 = table_rows("prefectures")[0]["code6"]
+    top = client.get(f"{client.url}/overview", headers=EN).text
+    for value in (code6[:2], code6, str(int(code6[:2]))):
+        r = client.get(f"{client.url}/overview", params={"prefecture": value}, headers=EN)
+        assert r.status_code == 200, value
+        sections = re.findall(r'<section class="view" id="(\w+)"', r.text)
+        assert sections == ["resources", "timeline"]
+        for cid in ("chart-resources", "chart-timeline"):
+            assert ET.tostring(_svg(r.text, cid)) == ET.tostring(_svg(top, cid))
+    for value in ("99", "abc", "13x", ""):
+        r = client.get(f"{client.url}/overview", params={"prefecture": value}, headers=EN)
+        assert r.status_code == 404 and "No prefecture in the data" in r.text, value
+
+
+def test_timeline_of_the_only_prefecture_is_the_whole_timeline(client):
+    """In the real data every dated thing belongs to Tokyo or to the state: its timeline is the whole one."""
+    iri = f"https://w3id.org/tokyo-sme-kg/id/prefecture/{table_rows('prefectures')[0]['code6']}"
+    columns = ("kind", "item", "start", "end", "municipality")
+    whole = [tuple(r[c] for c in columns) for r in _answer(client, "timeline")]
+    assert [tuple(r[c] for c in columns) for r in _answer(client, "prefecture-timeline", prefecture=iri)] == whole
+    national = {r["item"] for r in _answer(client, "national-timeline")}
+    plans = {p["id"] for p in table_rows("plans") if p["fy_start"] and not p["municipality"]
+             and not p["author"].isdigit()}  # no municipality covered, drawn up by no local government
+    laws = {r["item"] for r in _answer(client, "timeline") if r["kind"] in ("act", "bill")}
+    assert plans and national == laws | {f"https://w3id.org/tokyo-sme-kg/id/plan/{p}" for p in plans}
 
 
 def test_budget_view_equals_its_query(client, overview):
@@ -146,13 +204,20 @@ def test_each_view_shows_its_query_with_editor_link_table_and_csv(client, overvi
     sections = re.findall(r'<section class="view" id="(\w+)" data-query="([\w-]+)">(.*?)</section>', html, re.S)
     assert [s[0] for s in sections] == ["resources", "budgets", "timeline", "strategy"]
     for _, name, body in sections:
-        editor = re.search(r'class="open-editor" href="/\?query=([^"]+)"', body).group(1)
-        assert unquote(editor.replace("&amp;", "&")) == queries[name]["sparql"]
-        rows = _answer(client, name)
-        assert body.count("<tr>") == len(rows) + 1  # table fallback: header + one row per answer row
+        editor = unquote(re.search(r'class="open-editor" href="/\?query=([^"]+)"', body).group(1).replace("&amp;", "&"))
+        assert editor.startswith(queries[name]["sparql"])
         csv_link = re.search(r'class="csv" href="([^"]+)"', body).group(1).replace("&amp;", "&")
+        params = dict(parse_qsl(urlsplit(csv_link).query))
+        assert params.pop("format") == "csv"
+        assert set(params) == {p["name"] for p in queries[name]["params"]}  # the view's parameters, in every link
+        rows = _answer(client, name, **params)
+        assert body.count("<tr>") == len(rows) + 1  # table fallback: header + one row per answer row
         csv_text = client.get(client.url + csv_link).text
         assert len(csv_text.strip().splitlines()) == len(rows) + 1
+        # the editor's text (parameters bound by a trailing VALUES) gives the rows the API gives
+        answer = client.post(f"{client.url}/sparql", data={"query": editor},
+                             headers={"Accept": "application/sparql-results+json"}).json()
+        assert len(answer["results"]["bindings"]) == len(rows)
     assert "<script>" not in html and ' style="' not in html  # CSP: no inline script or style
 
 

@@ -173,6 +173,8 @@ def _nice_max(value: float, steps: int = 5) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- (a) resources
+MAX_LABEL_WIDTH = 320  # px: a bar chart's label column never grows beyond this (labels are cut instead)
+
 @dataclass(frozen=True)
 class StackRow:
     """One bar of a stacked bar chart: a label, a link and one value per series."""
@@ -182,7 +184,7 @@ class StackRow:
     href: str | None
     values: tuple[int, ...]
     tip: str = ""  # the full label when ``label`` was shortened
-    group: str = ""  # rows of one group are bracketed and named at the right (e.g. wards, cities, islands)
+    group: str = ""  # adjacent rows of one group are bracketed and named at the right (e.g. a kind or a district)
 
 
 def stacked_bars(
@@ -198,13 +200,22 @@ def stacked_bars(
     bar_width: int = 560,
     legend: bool = True,
 ) -> Markup:
-    """Return horizontal bars stacked by series, one per row, zero rows drawn with their 0."""
+    """Return horizontal bars stacked by series, one per row, zero rows drawn with their 0.
+
+    The label column widens to the longest label (up to ``MAX_LABEL_WIDTH``; longer labels are cut,
+    the full text in a tooltip), and the right margin to the longest group name, so that no text
+    runs off the picture whatever the data's names. Rows of one group are bracketed together where
+    they are adjacent (a group that comes back later gets a bracket of its own).
+    """
     top, step = _nice_max(max((sum(r.values) for r in rows), default=0))
     scale = bar_width / top
+    widest = max((text_width(r.label) for r in rows), default=0)
+    label_width = max(label_width, min(int(widest) + 14, MAX_LABEL_WIDTH))
     x0, y0 = label_width, 40 if legend else 12
     height = y0 + row_height * len(rows) + 28
     grouped = any(r.group for r in rows)
-    width = label_width + bar_width + (190 if grouped else 60)
+    group_room = 54 + max((text_width(r.group) for r in rows), default=0) + 8
+    width = label_width + bar_width + (int(max(group_room, 190)) if grouped else 60)
     body = _legend(cid, x0, 16, series) if legend else []
     tick = 0.0
     while tick <= top + 1e-9:
@@ -214,9 +225,11 @@ def stacked_bars(
         tick += step
     for i, r in enumerate(rows):
         y = y0 + i * row_height
-        label = _text(x0 - 6, y + row_height - 3.5, r.label, "end")
-        if r.tip:
-            label = f"<g><title>{escape(r.tip)}</title>{label}</g>"
+        shown = fit(r.label, label_width - 12)
+        label = _text(x0 - 6, y + row_height - 3.5, shown, "end")
+        tip = r.tip or (r.label if shown != r.label else "")
+        if tip:
+            label = f"<g><title>{escape(tip)}</title>{label}</g>"
         body.append(f'<a href="{escape(r.href)}">{label}</a>' if r.href else label)
         x = x0
         for s, v in enumerate(r.values):
@@ -226,7 +239,9 @@ def stacked_bars(
                 body.append(_rect(x, y + 1.5, w, row_height - 3, _fill(cid, s), tip, key=r.key, series=s, value=v))
                 x += w
         if r.group and (i == 0 or rows[i - 1].group != r.group):
-            size = sum(1 for other in rows if other.group == r.group)  # groups are contiguous
+            size = 1  # this run of adjacent rows of the group
+            while i + size < len(rows) and rows[i + size].group == r.group:
+                size += 1
             gx = x0 + bar_width + 44
             if i:
                 body.append(

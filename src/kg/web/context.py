@@ -50,8 +50,9 @@ class AppContext:
     rendered: AnswerCache = field(default_factory=lambda: AnswerCache(RENDERED_MB * 2**20))
     # schema.org Dataset JSON-LD, keyed by (version, server URL)
     schema_org_dataset: Memo[tuple[str, str], str] = field(default_factory=Memo)
-    # the overviews (``overview.View``; named there, since overview imports this module), keyed by (version, language)
-    overview_views: Memo[tuple[str, str], list[Any]] = field(default_factory=Memo)
+    # the overviews (``overview.View``; named there, since overview imports this module), keyed by
+    # (version, language, prefecture IRI or "" for the edition's page): at most one per prefecture and language
+    overview_views: Memo[tuple[str, str, str], list[Any]] = field(default_factory=Memo)
     version: str = field(init=False)  # the dataset version, from the manifest
     _service: QueryService | None = None
 

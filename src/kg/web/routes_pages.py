@@ -12,7 +12,7 @@ from ..query import ParameterError, QueryError
 from . import pages
 from .common import error_response, local_path, templates
 from .context import context
-from .overview import all_views, saved_answer
+from .overview import all_views, find_prefecture, overview_href, prefectures, saved_answer
 from .pages import page_language
 
 router = APIRouter(include_in_schema=False)
@@ -25,13 +25,31 @@ async def query_page(request: Request) -> Response:
 
 
 @router.get("/overview")
-async def overview_page(request: Request) -> Response:
+async def overview_page(request: Request, prefecture: str | None = None) -> Response:
+    """The overviews of the edition, or with ``prefecture`` (its number, e.g. 13, its code or its IRI) of one
+    prefecture: its municipalities and its timeline."""
     lang = page_language(request)
     try:
-        views = await all_views(request, lang)
+        found = await prefectures(request)
+        chosen = find_prefecture(found, prefecture) if prefecture is not None else None
+        missing = prefecture if prefecture is not None and chosen is None else None
+        views = [] if missing is not None else await all_views(request, lang, chosen)
     except QueryError as exc:
         return error_response(exc)
-    return templates.TemplateResponse(request, "overview.html", {"lang": lang, "views": views})
+    choices = [{"iri": p.iri, "label": p.label, "href": overview_href(p, lang)} for p in found]
+    return templates.TemplateResponse(
+        request,
+        "overview.html",
+        {
+            "lang": lang,
+            "views": views,
+            "prefecture": chosen,
+            "choices": choices,
+            "missing": missing,
+            "edition_href": overview_href(None, lang),
+        },
+        status_code=404 if missing is not None else 200,
+    )
 
 
 def group_hits(rows: list[dict[str, str | None]], lang: str, base: str) -> list[tuple[str, list[dict[str, object]]]]:
