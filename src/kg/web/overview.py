@@ -93,8 +93,8 @@ ORDER BY ?code"""
 
 
 async def prefectures(request: Request) -> list[Prefecture]:
-    """The prefectures of the data in code order (a lookup: one pattern per prefecture, answer cached)."""
-    result = await execute(request, PREFECTURES, JSON, lane="lookup")
+    """The prefectures of the data in code order (run in a worker like a saved query; the answer is cached)."""
+    result = await execute(request, PREFECTURES, JSON, kind=Kind.SAVED)
     doc = json.loads(result.body)
     return [
         Prefecture(b["prefecture"]["value"], b["code"]["value"], b["name"]["value"], b["nameEn"]["value"])
@@ -751,7 +751,7 @@ ORDER BY ?prefecture"""
 
 async def plan_prefecture(request: Request, iri: str) -> str | None:
     """The prefecture a plan belongs to (that of a municipality it covers, or of its author), or None."""
-    result = await execute(request, PLAN_PREFECTURES.format(plan=ox.NamedNode(iri)), JSON, lane="lookup")
+    result = await execute(request, PLAN_PREFECTURES.format(plan=ox.NamedNode(iri)), JSON, kind=Kind.SAVED)
     rows = json.loads(result.body)["results"]["bindings"]
     return rows[0]["prefecture"]["value"] if rows else None
 
