@@ -158,6 +158,9 @@ LOOKUP = f"SELECT ?p ?o WHERE {{ <{MUNI}> ?p ?o }}"
     (Placement(lookup_patterns=0), LOOKUP, Kind.SPARQL, Lane.WORKER),  # degrees too large for any lookup
     (Placement(lookup_patterns=2), GROUP_BY, Kind.SPARQL, Lane.WORKER),
     (Placement(lookup_patterns=2), LOOKUP, Kind.SAVED, Lane.WORKER),  # saved queries: always killable
+    (Placement(own_lane=True), GROUP_BY, Kind.SAVED, Lane.OWN),  # ... in a pool of their own when there is one
+    (Placement(own_lane=True, entity_inline=False), LOOKUP, Kind.LOOKUP, Lane.OWN),
+    (Placement(own_lane=True, lookup_patterns=2), GROUP_BY, Kind.SPARQL, Lane.WORKER),
     (Placement(entity_inline=True), LOOKUP, Kind.LOOKUP, Lane.INLINE),
     (Placement(entity_inline=False), LOOKUP, Kind.LOOKUP, Lane.WORKER),
 ])
@@ -183,7 +186,7 @@ def test_marked_shapes_take_their_lanes_only_when_there_are_such_lanes():
 
 
 def test_queries_land_where_the_policy_says(client):
-    """Each lane of a running server, by its counter: inline, worker (ad hoc and saved), entity pages."""
+    """Each lane of a running server, by its counter: inline, worker (ad hoc), own (saved), entity pages."""
     def count(lane: Lane) -> float:
         return metric(client, f"kg_queries_{lane.value}_total")
 
@@ -195,7 +198,7 @@ def test_queries_land_where_the_policy_says(client):
     assert count(Lane.WORKER) == before[Lane.WORKER] + 1
     saved = client.get(f"{client.url}/api/queries/municipality-profile", params={"code": "131091"})
     assert saved.status_code == 200 and saved.headers["x-kg-cache"] == "miss"
-    assert count(Lane.WORKER) == before[Lane.WORKER] + 2 and count(Lane.INLINE) == before[Lane.INLINE] + 1
+    assert count(Lane.OWN) == before[Lane.OWN] + 1 and count(Lane.WORKER) == before[Lane.WORKER] + 1
     page = client.get(f"{client.url}/id/municipality/131237", headers={"Accept": "text/turtle"})
     assert page.status_code == 200
     assert count(Lane.INLINE) == before[Lane.INLINE] + 2  # the real data's degrees are small: inline
@@ -300,7 +303,7 @@ def test_a_small_dataset_is_loaded_once_and_the_workers_are_forked_from_it(built
         c.url = local.server_url
         service = c.app.ctx.service
         pids = [pid for pool in service.pools.values() for pid in pool.pids()]
-        assert len(pids) == local.workers + local.long_workers + local.limit_workers
+        assert len(pids) == local.workers + local.own_workers + local.long_workers + local.limit_workers
         server = os.getpid()
         for pid in pids:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -329,7 +332,7 @@ def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings
         assert (dist / "store" / READY).exists()
         service = c.app.ctx.service
         pids = [pid for pool in service.pools.values() for pid in pool.pids()]
-        assert len(pids) == local.workers + local.long_workers + local.limit_workers
+        assert len(pids) == local.workers + local.own_workers + local.long_workers + local.limit_workers
         for pid in pids:
             opened = {Path(f).resolve() for f in _open_files(pid)}
             assert any(dist / "store" / "db" in f.parents for f in opened), pid

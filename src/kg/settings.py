@@ -58,6 +58,13 @@ class Settings:
         default=100_000, metadata=_meta("Largest accepted query text / request body, in bytes.")
     )
     workers: int = field(default=2, metadata=_meta("Query worker processes (killed and replaced at the time limit)."))
+    own_workers: int = field(
+        default=2,
+        metadata=_meta(
+            "Worker processes for saved queries and pages, which then never wait behind ad-hoc queries "
+            "(0: they share the ad-hoc workers)."
+        ),
+    )
     long_workers: int = field(
         default=1,
         metadata=_meta(

@@ -8,6 +8,9 @@
                bounded? ─────────yes──────▶ INLINE   (server process, no hand-off; bounded by rows,
                    │ no                                 so it cannot run long)
                    ▼
+               a saved query or a page? ─yes─▶ OWN    (a worker pool of its own, killed at the deadline)
+                   │ no
+                   ▼
                shape ran into the limit? ─yes─▶ LIMIT  (a worker pool of its own, lowest priority)
                    │ no
                    ▼
@@ -19,7 +22,8 @@
 "Bounded" means: an entity page while the store's largest degree keeps an entity's
 description small, or a query on ``/sparql`` that is a lookup of a few patterns anchored on
 IRIs (:func:`kg.query.shape.is_bounded_lookup`) while the store's out-degrees keep it small.
-Saved queries and everything else run in the workers, where the time limit kills them. A
+Saved queries and pages run in workers of their own (OWN), so they never wait behind anyone's
+text; everything else in the other workers. The time limit kills any of them. A
 shape whose query ran into the time limit gets a pool of its own (LIMIT): queries that will be
 stopped anyway cannot hold the workers of queries that will finish (``bench/REPORT.md``
 measures the load test with and without it).
@@ -50,6 +54,7 @@ class Lane(enum.Enum):
     """Where a query runs."""
 
     INLINE = "inline"
+    OWN = "own"
     WORKER = "worker"
     LONG = "long"
     LIMIT = "limit"
@@ -86,6 +91,7 @@ class Placement:
     entity_inline: bool = False  # entity pages run inline (the store's degrees are small)
     long_lane: bool = True  # a LONG pool exists; without it long shapes stay in WORKER
     limit_lane: bool = True  # a LIMIT pool exists; without it such shapes go where they would otherwise
+    own_lane: bool = False  # an OWN pool exists for saved queries and pages; without it they share WORKER
     long_shapes: ShapeMemory = field(default_factory=ShapeMemory)
     limit_shapes: ShapeMemory = field(default_factory=ShapeMemory)
 
@@ -99,6 +105,8 @@ class Placement:
             return Lane.INLINE, ""
         if kind is Kind.SPARQL and self.lookup_patterns and is_bounded_lookup(query, self.lookup_patterns):
             return Lane.INLINE, ""
+        if kind is not Kind.SPARQL and self.own_lane:
+            return Lane.OWN, ""  # our own queries (saved, pages) never wait behind anyone's text
         shape = shape_of(query)
         if self.limit_lane and shape in self.limit_shapes:
             return Lane.LIMIT, shape

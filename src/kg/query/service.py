@@ -92,7 +92,10 @@ class QueryService:
         self.running: dict[str, int] = {}  # client address → queries running or waiting
         self.counters: dict[Lane, int] = dict.fromkeys(Lane, 0)
         self.placement = Placement(
-            in_process=in_process, long_lane=settings.long_workers > 0, limit_lane=settings.limit_workers > 0
+            in_process=in_process,
+            long_lane=settings.long_workers > 0,
+            limit_lane=settings.limit_workers > 0,
+            own_lane=settings.own_workers > 0,
         )
         self.store: ox.Store | None = None
         self.pools: dict[Lane, WorkerPool] = {}
@@ -133,6 +136,8 @@ class QueryService:
         fork_from = self.store if own is None else None
         # Workers run below the server's priority (pages, inline lookups), long ones lower, LIMIT lowest.
         lanes = [(Lane.WORKER, settings.workers, 5)]
+        if placement.own_lane:
+            lanes.append((Lane.OWN, settings.own_workers, 5))
         if placement.long_lane:
             lanes.append((Lane.LONG, settings.long_workers, 15))
         if placement.limit_lane:
