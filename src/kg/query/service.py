@@ -16,6 +16,7 @@ dataset version, query, media types, dataset parameters, bindings and row limit.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -123,7 +124,11 @@ class QueryService:
         explicit = settings.store_dir not in ("", "memory")
         own = store_dir if explicit or triples > settings.memory_triples else None
         if own is not None:  # checked (or rebuilt) once here, before the workers open it
-            await asyncio.to_thread(ensure_store, settings.dist_dir, own)
+            began = time.perf_counter()
+            if await asyncio.to_thread(ensure_store, settings.dist_dir, own):
+                # Said once per build of the store: of replicas started together, only the one that built it.
+                print(f"built the on-disk store {own}/ in {time.perf_counter() - began:.1f} s",
+                      file=sys.stderr, flush=True)
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, own, False)
         if self.in_process:
             return
