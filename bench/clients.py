@@ -26,7 +26,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -36,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from serving import GROUP_BY, JOIN, lookup, municipalities, parse_wrk  # noqa: E402
+from serving import GROUP_BY, JOIN, lookup, municipalities, profile_processes, wrk  # noqa: E402
 
 ACCEPT = "application/sparql-results+json"
 HEADER_SETS: dict[str, dict[str, str]] = {
@@ -109,18 +108,6 @@ def answer_size(url: str, path: str, scenario: dict, headers: dict[str, str]) ->
         return f"error: {type(exc).__name__}"
 
 
-def wrk(url: str, text: str, seconds: float, clients: int = 4) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(text)
-    cmd = ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", f.name, url]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120).stdout
-    Path(f.name).unlink()
-    try:
-        return parse_wrk(out)
-    except AttributeError:
-        return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": -1, "output": out[-500:]}
-
-
 def start_pair(dist: Path, work: Path, oxigraph: str, env: dict[str, str] | None = None) -> tuple[dict, list]:
     """Ours and oxigraph serve-read-only over the same kg.trig; {name: (url, path)} and the processes."""
     import os
@@ -166,12 +153,10 @@ def start_pair(dist: Path, work: Path, oxigraph: str, env: dict[str, str] | None
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
+    from tests.webserver import stop_process
+
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 15)
 
 
 def run(dist: Path, work: Path, oxigraph: str, seconds: float, profile: bool = True) -> list[dict]:
@@ -204,25 +189,8 @@ def run(dist: Path, work: Path, oxigraph: str, seconds: float, profile: bool = T
 def profile_ours(server: tuple[str, str], pid: int, work: Path, scenario: dict, headers: dict[str, str],
                  seconds: float = 6) -> dict[str, list[tuple[str, float]]]:
     """py-spy on the server and each worker while the scenario runs with those headers."""
-    from serving import top_frames
-
     url, path = server
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    spies = []
-    for p in [str(pid), *children]:
-        target = work / f"profile-clients-{p}.txt"
-        target.unlink(missing_ok=True)
-        spies.append((p, target, subprocess.Popen(
-            [py_spy, "record", "--pid", p, "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
-             "--nonblocking", "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
-    time.sleep(0.5)
-    wrk(url, script(scenario, path, headers), seconds - 1)
-    out = {}
-    for p, target, spy in spies:
-        spy.wait(60)
-        out["server" if p == str(pid) else f"worker {p}"] = top_frames(target)
-    return out
+    return profile_processes(pid, work, "clients", seconds, lambda s: wrk(url, script(scenario, path, headers), s))
 
 
 def pss_rss_mib(pid: int, with_children: bool = True) -> tuple[float, float]:

@@ -268,28 +268,37 @@ def run(dist: Path, work: Path, peers_venv: Path, virtuoso_url: str | None, save
     return rows
 
 
+def profile_processes(pid: int, work: Path, label: str, seconds: float, load) -> dict[str, list[tuple[str, float]]]:
+    """py-spy on a server and each of its workers while ``load(seconds)`` runs; top frames per process."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    spies = []
+    for p in [str(pid), *children]:
+        target = work / f"profile-{label.replace(' ', '-')}-{p}.txt"
+        target.unlink(missing_ok=True)
+        spies.append((p, target, subprocess.Popen(
+            [py_spy, "record", "--pid", p, "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
+             "--nonblocking", "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    time.sleep(0.5)
+    load(seconds - 1)
+    out = {}
+    for p, target, spy in spies:
+        spy.wait(60)
+        out["server" if p == str(pid) else f"worker {p}"] = top_frames(target)
+    return out
+
+
 def profile_ours(url: str, pid: int, work: Path, seconds: float = 8) -> dict[str, list[tuple[str, float]]]:
     """py-spy on the server and each worker process during cold lookups, then during cold GROUP BYs."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out: dict[str, list[tuple[str, float]]] = {}
     codes = municipalities()
     for label, scenario in (
         ("cold lookups", {"kind": "cold", "cold": (lookup(codes[0]) + "\n# @",)}),
         ("cold GROUP BY", {"kind": "cold", "cold": (GROUP_BY + "\n# @",)}),
     ):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        spies = []
-        for p in [str(pid), *children]:
-            target = work / f"profile-{label.replace(' ', '-')}-{p}.txt"
-            spies.append((p, target, subprocess.Popen(
-                [py_spy, "record", "--pid", p, "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
-                 "--nonblocking", "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
-        time.sleep(0.5)
-        wrk(url, script_for(scenario, "/sparql"), seconds - 1)
-        for p, target, spy in spies:
-            spy.wait(60)
-            role = "server" if p == str(pid) else f"worker {p}"
-            out[f"{label}: {role}"] = top_frames(target)
+        frames = profile_processes(pid, work, label, seconds,
+                                   lambda s, scenario=scenario: wrk(url, script_for(scenario, "/sparql"), s))
+        out.update({f"{label}: {role}": top for role, top in frames.items()})
     return out
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from kg.query.store import READY
 
-from .webserver import Server, free_port
+from .webserver import Server, free_port, stop_process
 
 HAPROXY = shutil.which("haproxy") or next(
     (p for p in ("/usr/sbin/haproxy", "/sbin/haproxy") if Path(p).exists()), None
@@ -123,11 +123,7 @@ class HAProxy:
         raise AssertionError(f"haproxy servers {state}, expected {wanted}: {self.log.read_text()}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self._out.close()
 
 

@@ -184,10 +184,6 @@ class QueryService:
             raise EngineUnavailable("the query engine is not running")
         return self.store
 
-    def where(self, request: QueryRequest, kind: Kind) -> Lane:
-        """Return the lane ``request`` would run in."""
-        return self.placement.place(request.query, kind)[0]
-
     async def run(
         self,
         request: QueryRequest,

@@ -23,7 +23,7 @@ def open_store(dist_dir: Path, store_dir: Path | None = None, ensure: bool = Tru
     ``ensure_store`` has checked (or rebuilt) it (unless ``ensure`` is False: the query workers
     open what their server has just checked).
     """
-    manifest = read_manifest(dist_dir)
+    manifest = read_manifest(dist_dir)  # also: a clear error when nothing was built there
     if store_dir is not None:
         if ensure:
             ensure_store(dist_dir, store_dir, manifest)
