@@ -299,12 +299,16 @@ def report(rows: list[dict], mem: dict | None, loadtest: list[dict] | None = Non
                              f"{m['ours_rss_mib'] / m['oxigraph_rss_mib']:.2f}×) — target ≤ 2×: "
                              f"{'met' if ratio <= 2 else '**missed**'}.")
     if loadtest:
-        lines += ["\n## Do the LONG and LIMIT lanes pay? (`make loadtest` mix, 50 clients, with each turned off)\n",
-                  "| lanes | well-formed requests | errors | p50 ms | p99 ms | GROUP BY p99 ms | probe max ms |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["\n## Do the LONG and LIMIT lanes and the hand-over pay? (`make loadtest` mix, 50 clients, "
+                  "with each turned off)\n",
+                  "| lanes | well-formed requests | errors | p50 ms | p99 ms | GROUP BY p99 ms | probe max ms | "
+                  "handed over | moved while waiting |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in loadtest:
+            counts = r.get("lanes") or {}
             lines.append(f"| {r['label']} | {r['requests']} | {r['errors']} | {r['p50']} | {r['p99']} | "
-                         f"{r['group_by_p99']} | {r['probe_max']} |")
+                         f"{r['group_by_p99']} | {r['probe_max']} | "
+                         f"{counts.get('kg_worker_handovers_total', '—')} | {counts.get('kg_queries_moved_total', '—')} |")
     return lines
 
 

@@ -129,6 +129,18 @@ async def memory_loop(pid: int, deadline: float, samples: list[float]) -> None:
         await asyncio.sleep(0.5)
 
 
+def lane_metrics(url: str) -> dict[str, int]:
+    """The server's per-lane query counts and remembered shapes, from /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    wanted = ("kg_queries_", "kg_long_query_shapes", "kg_limit_query_shapes", "kg_worker_restarts", "kg_worker_handovers")
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith(wanted) and not name.startswith("kg_queries_running"):
+            out[name] = int(float(value))  # counters and counts
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
@@ -177,6 +189,7 @@ def main() -> None:
         asyncio.run(everything())
         elapsed = time.perf_counter() - started
         probes = json.loads(probe.communicate(timeout=60)[0])
+        lanes = lane_metrics(url)
     finally:
         server.terminate()
         server.wait(15)
@@ -208,6 +221,8 @@ def main() -> None:
         f"time for these requests (access log): max {1000 * max(in_server, default=float('nan')):.0f} ms, "
         f"p50 {1000 * statistics.median(in_server) if in_server else float('nan'):.0f} ms.",
         f"- Server peak memory (server + query workers, RSS): {max(memory):.0f} MiB.",
+        "- Where the queries ran (`/metrics` at the end): "
+        + ", ".join(f"{name.removeprefix('kg_')} {value:g}" for name, value in lanes.items()) + ".",
     ]
     text = "\n".join(lines) + "\n"
     Path(args.markdown).write_text(text, encoding="utf-8")
@@ -220,6 +235,7 @@ def main() -> None:
             "probe_max": round(1000 * max(probes)), "memory_mib": round(max(memory)),
             "long_workers": os.environ.get("KG_LONG_WORKERS", "1"),
             "limit_workers": os.environ.get("KG_LIMIT_WORKERS", "1"),
+            "lanes": lanes,
         }))
     print(text)
     sys.exit(0 if wf_errors == 0 and max(probes) <= 0.2 else 1)

@@ -470,12 +470,13 @@ def memory_part(scale: int, cap: float) -> dict[str, object]:
 
 
 def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
-    """The load test's mix with every lane, without the LONG lane and without the LIMIT lane, one after another."""
+    """The load test's mix with every lane, then without the LONG lane, the LIMIT lane, the hand-over, one after another."""
     out = []
     for label, env in (
         ("all lanes (default)", {}),
         ("no LONG lane (KG_LONG_WORKERS=0)", {"KG_LONG_WORKERS": "0"}),
         ("no LIMIT lane (KG_LIMIT_WORKERS=0)", {"KG_LIMIT_WORKERS": "0"}),
+        ("no hand-over (KG_HANDOVERS=0)", {"KG_HANDOVERS": "0"}),
     ):
         name = "-".join(f"{k}={v}" for k, v in env.items()) or "default"
         target = WORK / f"loadtest-{name}.json"

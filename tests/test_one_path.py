@@ -240,6 +240,75 @@ def test_a_shape_that_ran_into_the_limit_gets_its_own_lane(built, settings):
         assert metric(c, "kg_queries_limit_total") == 1
 
 
+def _children() -> set[int]:
+    """Live child processes of this process (the app runs in process: its workers are our children)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+def test_a_query_that_turns_out_long_hands_its_worker_over(built, settings):
+    """A new shape cannot hold the ad-hoc lane: once it has run long, a fresh worker takes its place
+    (the load test's first seconds, where two unknown pathological queries held both workers)."""
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l FILTER(?c != {}) }}"
+    local = settings.with_overrides(dist_dir=built, query_timeout=3, workers=1, long_query_seconds=0.2,
+                                    own_workers=0, long_workers=0, limit_workers=0)
+    others = _children()  # other tests' servers may be running in this process
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        workers = _children() - others
+        assert len(workers) == 1
+        answers: dict[str, object] = {}
+        thread = threading.Thread(target=lambda: answers.update(long=c.post("/sparql",
+                                                                            data={"query": cartesian.format(1)})))
+        thread.start()
+        while metric(c, "kg_worker_handovers_total") == 0:  # the long query lets its worker go…
+            assert thread.is_alive(), answers
+            time.sleep(0.05)
+        short = c.post("/sparql", data={"query": GROUP_BY + f"\n# {time.time_ns()}"})
+        assert short.status_code == 200, short.text  # …so the one ad-hoc worker's place was free
+        assert thread.is_alive(), "the long query ended before the short one was answered"
+        assert metric(c, "kg_queries_worker_total") == 2  # both placed in the one ad-hoc lane
+        thread.join(30)
+        assert answers["long"].status_code == 503 and "time limit" in answers["long"].text  # the limit still stops it
+        assert metric(c, "kg_worker_handovers_total") == 1
+        assert metric(c, "kg_worker_timeouts_total") == 1
+        for _ in range(100):  # the handed-over worker is reaped once its query has ended: one worker again
+            if len(_children() - others) == 1:
+                break
+            time.sleep(0.05)
+        assert len(_children() - others) == 1 and not _children() & workers  # the first worker was let go
+    no_handover = local.with_overrides(handovers=0)
+    with TestClient(asgi_app(no_handover), base_url=local.server_url) as c:
+        c.url = local.server_url
+        assert c.post("/sparql", data={"query": cartesian.format(2)}).status_code == 503
+        assert metric(c, "kg_worker_handovers_total") == 0
+
+
+def test_a_query_whose_shape_was_marked_while_it_waited_moves_to_that_lane(built, settings):
+    """The load test's first second: several queries of a new heavy shape arrive before the first
+    has shown it is long. Those still waiting take the LONG lane when a worker is free for them."""
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l FILTER(?c != {}) }}"
+    local = settings.with_overrides(dist_dir=built, query_timeout=3, workers=1, long_query_seconds=1,
+                                    own_workers=0, long_workers=1, limit_workers=0)
+    with TestClient(asgi_app(local), base_url=local.server_url) as c:
+        c.url = local.server_url
+        answers: dict[int, object] = {}
+        threads = [threading.Thread(target=lambda n=n: answers.update({n: c.post("/sparql", data={
+            "query": cartesian.format(n)})})) for n in (1, 2)]
+        for thread in threads:
+            thread.start()
+        while metric(c, "kg_queries_worker_total") < 2:  # both placed in the ad-hoc lane (one waits)
+            time.sleep(0.02)
+        for thread in threads:
+            thread.join(30)
+        assert [answers[n].status_code for n in (1, 2)] == [503, 503]  # the limit stops both
+        assert metric(c, "kg_long_query_shapes") == 1
+        assert metric(c, "kg_queries_moved_total") == 1  # the second waited, then took the LONG lane
+        assert metric(c, "kg_queries_worker_total") == 1 and metric(c, "kg_queries_long_total") == 1
+
+
 # ------------------------------------------------------------------ issue 21, criterion 2: every query has a deadline
 SLOW = """#+ title:
 #+   ja: わざと遅い問合せ

@@ -77,6 +77,13 @@ class Settings:
             "Worker processes for queries of a shape that ran into the time limit (their own lane; 0: no such lane)."
         ),
     )
+    handovers: int = field(
+        default=4,
+        metadata=_meta(
+            "Most ad-hoc queries at once that, having run long_query_seconds, go on outside the ad-hoc "
+            "lane while a fresh worker takes their place (0: a long query keeps its worker to the end)."
+        ),
+    )
     long_query_seconds: float = field(
         default=0.5, metadata=_meta("A query shape that ran longer than this goes to the long-query lane next time.")
     )

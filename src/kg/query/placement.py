@@ -26,7 +26,9 @@ Saved queries and pages run in workers of their own (OWN), so they never wait be
 text; everything else in the other workers. The time limit kills any of them. A
 shape whose query ran into the time limit gets a pool of its own (LIMIT): queries that will be
 stopped anyway cannot hold the workers of queries that will finish (``bench/REPORT.md``
-measures the load test with and without it).
+measures the load test with and without it). For shapes not seen before, the WORKER pool hands
+over a worker whose query has run long (a fresh one is forked in its place), and a query whose
+shape was marked while it waited moves to that shape's lane (``lane_of_shape``, asked again).
 ``kg query`` (``in_process``) runs every query INLINE: it answers one query and the user can
 interrupt it.
 """
@@ -108,6 +110,11 @@ class Placement:
         if kind is not Kind.SPARQL and self.own_lane:
             return Lane.OWN, ""  # our own queries (saved, pages) never wait behind anyone's text
         shape = shape_of(query)
+        return self.lane_of_shape(shape), shape
+
+    def lane_of_shape(self, shape: str) -> Lane:
+        """The lane of an ad-hoc query of ``shape``, by what queries of that shape have shown so far
+        (asked again when a worker is free for it: a shape marked while it waited moves it)."""
         if self.limit_lane and shape in self.limit_shapes:
-            return Lane.LIMIT, shape
-        return (Lane.LONG if self.long_lane and shape in self.long_shapes else Lane.WORKER), shape
+            return Lane.LIMIT
+        return Lane.LONG if self.long_lane and shape in self.long_shapes else Lane.WORKER

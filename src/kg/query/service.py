@@ -20,6 +20,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -36,7 +37,7 @@ from .types import (
     QueryTimeout,
     TooManyQueries,
 )
-from .workers import WorkerPool
+from .workers import Moved, WorkerPool
 
 if TYPE_CHECKING:
     from .remote import RemoteEngine
@@ -92,6 +93,7 @@ class QueryService:
         self.cache = AnswerCache(settings.cache_mb * 2**20)
         self.running: dict[str, int] = {}  # client address → queries running or waiting
         self.counters: dict[Lane, int] = dict.fromkeys(Lane, 0)
+        self.moved = 0  # ad-hoc queries moved to another lane while they waited (their shape was marked)
         self.placement = Placement(
             in_process=in_process,
             long_lane=settings.long_workers > 0,
@@ -149,7 +151,8 @@ class QueryService:
             lanes.append((Lane.LIMIT, settings.limit_workers, 19))
         for lane, size, nice in lanes:
             self.pools[lane] = WorkerPool(
-                settings.dist_dir, size=size, memory_limit=memory, nice=nice, store_dir=where, fork_from=fork_from
+                settings.dist_dir, size=size, memory_limit=memory, nice=nice, store_dir=where, fork_from=fork_from,
+                handovers=settings.handovers if lane is Lane.WORKER else 0,
             )
         await asyncio.gather(*(pool.start() for pool in self.pools.values()))
 
@@ -206,9 +209,9 @@ class QueryService:
         self.counters[lane] += 1  # placed there, whether it then answers or fails
         if lane is Lane.INLINE:  # cheaper than any hand-off; bounded, so the loop is held briefly
             result = self._run_inline(request)
+            result.where = lane.value
         else:
-            result = await self._run_limited(request, lane, client, shape)
-        result.where = lane.value
+            result = await self._run_limited(request, lane, client, shape)  # says where it ran
         self.cache.put(key, _hit_copy(result))
         result.cache = "miss"  # a fresh result, nobody else holds it
         return result
@@ -235,7 +238,9 @@ class QueryService:
         try:
             if lane is Lane.REMOTE:
                 assert self.remote is not None  # placed remote only when there is a remote backend
-                return await self.remote.execute(request, settings.query_timeout)
+                result = await self.remote.execute(request, settings.query_timeout)
+                result.where = lane.value
+                return result
             return await self._run_in_workers(request, lane, shape)
         finally:
             running[client] -= 1
@@ -245,32 +250,51 @@ class QueryService:
     async def _run_in_workers(self, request: QueryRequest, lane: Lane, shape: str) -> QueryResult:
         """Run in the lane's worker pool, under the time limit (waiting for a worker included).
 
-        A shape is marked long as soon as one of its queries has run ``long_query_seconds`` in
-        the WORKER lane (counted from when a worker took it, not only when it ends), so the next
-        ones take the LONG lane; a shape whose query ran (not waited) into the time limit is
-        marked for the LIMIT lane.
+        A query that has run ``long_query_seconds`` in the WORKER lane (counted from when a
+        worker took it, not only when it ends) hands its worker over: it runs on outside the lane,
+        at the LONG lane's priority, while a fresh worker takes its place (``KG_HANDOVERS``), and
+        its shape is marked long, so the next ones take the LONG lane. A shape whose query ran (not
+        waited) into the time limit is marked for the LIMIT lane. An ad-hoc query whose shape was
+        marked while it waited moves to the lane of its shape when a worker is free for it, with
+        the time it has left.
         """
-        pool = self.pools.get(lane)
-        if pool is None:
-            raise EngineUnavailable("the query engine is not running")
-        mark: asyncio.TimerHandle | None = None
-
-        def started() -> None:  # running now (not waiting for a worker): time it
-            nonlocal mark
-            mark = asyncio.get_running_loop().call_later(
-                self.settings.long_query_seconds, self.placement.long_shapes.mark, shape
-            )
-
-        timed = lane is Lane.WORKER and self.placement.long_lane
+        timeout = self.settings.query_timeout
+        deadline = time.monotonic() + timeout
         try:
-            return await pool.execute(request, self.settings.query_timeout, started if timed else None)
+            while True:
+                pool = self.pools.get(lane)
+                if pool is None:
+                    raise EngineUnavailable("the query engine is not running")
+                timed = lane is Lane.WORKER
+                try:
+                    result = await pool.execute(
+                        request,
+                        timeout,
+                        self.settings.long_query_seconds if timed else None,
+                        partial(self._ran_long, shape),
+                        partial(self._still_in, lane, shape) if shape else None,
+                        deadline,
+                    )
+                except Moved:
+                    moved_to = self.placement.lane_of_shape(shape)
+                    self.counters[lane] -= 1  # counted where it runs
+                    self.counters[moved_to] += 1
+                    self.moved += 1
+                    lane = moved_to
+                    continue
+                result.where = lane.value
+                return result
         except QueryTimeout as exc:
             if self.placement.limit_lane and exc.ran >= LIMIT_SHARE * self.settings.query_timeout:
                 self.placement.limit_shapes.mark(shape)
             raise
-        finally:
-            if mark is not None:
-                mark.cancel()
+
+    def _still_in(self, lane: Lane, shape: str) -> bool:
+        return self.placement.lane_of_shape(shape) is lane
+
+    def _ran_long(self, shape: str) -> None:
+        if self.placement.long_lane:
+            self.placement.long_shapes.mark(shape)
 
     def metrics(self) -> dict[str, float]:
         """Return counters for /metrics (name → value)."""
@@ -282,6 +306,7 @@ class QueryService:
             **{f"kg_queries_{lane.value}_total": count for lane, count in self.counters.items()},
             "kg_long_query_shapes": len(self.placement.long_shapes),
             "kg_limit_query_shapes": len(self.placement.limit_shapes),
+            "kg_queries_moved_total": self.moved,
             "kg_queries_running": sum(self.running.values()),
             "kg_uptime_seconds": round(time.time() - self.started, 1),
         }
@@ -294,6 +319,7 @@ class QueryService:
                     "kg_worker_restarts_total": restarts,
                     "kg_worker_deaths_total": sum(s.deaths for s in stats),
                     "kg_worker_timeouts_total": sum(s.timeouts for s in stats),
+                    "kg_worker_handovers_total": sum(s.handovers for s in stats),
                     "kg_worker_answers_total": sum(s.answered for s in stats),
                     "kg_worker_transfers_in_flight": sum(len(s.transfers) for s in stats),
                     "kg_worker_transfer_bytes_pending": sum(

@@ -264,6 +264,10 @@ class _Worker:
         return self.process.pid
 
 
+class Moved(Exception):
+    """The query's lane changed while it waited for a worker of this pool."""
+
+
 @dataclass
 class Transfer:
     """An answer being read from a worker (for /metrics and tests)."""
@@ -275,6 +279,7 @@ class Transfer:
 @dataclass
 class PoolStats:
     restarts: int = 0  # workers replaced (killed at the deadline or found dead)
+    handovers: int = 0  # workers let go with a query that ran long, a fresh one started in their place
     deaths: int = 0  # workers that died by themselves
     timeouts: int = 0  # queries stopped at the deadline
     answered: int = 0
@@ -292,6 +297,8 @@ class WorkerPool:
         nice: int = 0,
         store_dir: str = "",
         fork_from: ox.Store | None = None,
+        handovers: int = 0,
+        handover_nice: int = 15,
     ):
         """Workers are forked from this process. They serve from ``fork_from`` (an in-memory store,
         shared page by page with the server) when it is given; else each opens the on-disk store
@@ -304,6 +311,9 @@ class WorkerPool:
         self.nice = nice
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: set[_Worker] = set()
+        self.handovers = handovers  # most workers let go at once (0: a long query keeps its place)
+        self.handover_nice = handover_nice
+        self._let_go: set[_Worker] = set()  # running a query that ran long; retired when it ends
         self._closed = False
         self._spawning: set[asyncio.Task] = set()
         self._next_id = 0
@@ -385,6 +395,27 @@ class WorkerPool:
         """Start all workers (each loads the dataset)."""
         await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
 
+    def _hand_over(self, worker: _Worker, ran_long: Callable[[], object] | None) -> None:
+        """The query on ``worker`` has run long: let the worker go on with it at a lower priority,
+        outside the pool, and start a fresh worker in its place, so the pool's places stay free for
+        short queries. The deadline still stops the query; the worker is retired when it ends."""
+        if ran_long is not None:
+            ran_long()
+        if self._closed or worker not in self._all or len(self._let_go) >= self.handovers:
+            return
+        self._all.discard(worker)
+        self._let_go.add(worker)
+        self.stats.handovers += 1
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, worker.pid, self.handover_nice)
+        self._keep(asyncio.get_running_loop().create_task(self._add_worker()))
+
+    def _retire(self, worker: _Worker) -> None:
+        """Stop a worker that was let go, now that its query has ended (its place was refilled)."""
+        self._let_go.discard(worker)
+        self._kill(worker)
+        self._keep(asyncio.get_running_loop().create_task(self._reap(worker)))
+
     def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` and start another in its place."""
         self._all.discard(worker)
@@ -433,13 +464,24 @@ class WorkerPool:
         return await self._read_frame(worker, request_id)
 
     async def execute(
-        self, request: QueryRequest, timeout: float, started: Callable[[], object] | None = None
+        self,
+        request: QueryRequest,
+        timeout: float,
+        long_after: float | None = None,
+        ran_long: Callable[[], object] | None = None,
+        still_here: Callable[[], bool] | None = None,
+        deadline: float | None = None,
     ) -> QueryResult:
-        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included).
+        """Run ``request`` on a worker; raise QueryTimeout after ``timeout`` seconds (queueing included),
+        or at ``deadline`` (monotonic) when given.
 
-        ``started`` is called when a worker has been found and the request is sent to it.
+        With ``long_after``, a query still running that many seconds after a worker took it has
+        run long: ``ran_long`` is called and the worker is handed over (see ``_hand_over``).
+        With ``still_here``, asked when a worker is free for the query: False gives the worker back
+        and raises Moved (the query's lane changed while it waited).
         """
-        deadline = time.monotonic() + timeout
+        if deadline is None:
+            deadline = time.monotonic() + timeout
         while True:
             try:
                 worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
@@ -447,8 +489,12 @@ class WorkerPool:
                 raise QueryTimeout(f"no query worker became free within the {timeout:.3g} s time limit") from None
             if worker in self._all and worker.process.returncode is None:
                 break  # a worker found dead here has been (or is being) replaced by its watcher
-        if started is not None:
-            started()
+        if still_here is not None and not still_here():
+            self._idle.put_nowait(worker)
+            raise Moved
+        timer = None
+        if long_after is not None:
+            timer = asyncio.get_running_loop().call_later(long_after, self._hand_over, worker, ran_long)
         self._next_id += 1
         request_id = self._next_id
         healthy = False
@@ -470,8 +516,12 @@ class WorkerPool:
             ended = worker.how_it_ended()
             raise EngineUnavailable(f"the query worker {ended} before it answered; it has been replaced") from None
         finally:
+            if timer is not None:
+                timer.cancel()
             # A worker whose answer was not read whole (deadline, death, cancelled request) is never reused.
-            if healthy and worker in self._all:
+            if worker in self._let_go:
+                self._retire(worker)
+            elif healthy and worker in self._all:
                 worker.answered += 1
                 self._idle.put_nowait(worker)
             elif worker in self._all and worker.process.returncode is None:
@@ -494,8 +544,9 @@ class WorkerPool:
         self._closed = True
         for task in list(self._spawning):
             task.cancel()
-        workers = list(self._all)
+        workers = [*self._all, *self._let_go]
         self._all.clear()
+        self._let_go.clear()
         for worker in workers:
             self._kill(worker)
         await asyncio.gather(*(self._reap(w) for w in workers))

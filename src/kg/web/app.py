@@ -77,13 +77,15 @@ class AccessLog:
         self.lines: list[str] = []
 
     def add(
-        self, client: str | None, method: str, path: str, status: int, ms: float, query_ms: str | None, rows: str | None
+        self, client: str | None, method: str, path: str, status: int, ms: float, query_ms: str | None,
+        rows: str | None, lane: str | None = None,
     ) -> None:
         # ASCII escapes keep one record per line for any line splitter
         # (str.splitlines also breaks on U+2028, U+0085, \x1c ... in paths).
         self.lines.append(
             f'{{"client":{_json_text(client)},"method":{_json_text(method)},"path":{_json_text(path)},'
-            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)}}}'
+            f'"status":{int(status)},"ms":{ms:.1f},"query_ms":{_json_text(query_ms)},"rows":{_json_text(rows)},'
+            f'"lane":{_json_text(lane)}}}'
         )
         if len(self.lines) >= self.CAPACITY:
             self.flush()
@@ -101,13 +103,14 @@ ACCESS_LOG = AccessLog()
 
 def _log(
     scope: Scope, method: str, path: str, status: int, start: float,
-    query_ms: str | None = None, rows: str | None = None,
+    query_ms: str | None = None, rows: str | None = None, lane: str | None = None,
 ) -> None:
     """The request's access-log record (when the log is on), timed from ``start``."""
     if ACCESS_LOG.stream is not None:
         client = scope.get("client")
         ACCESS_LOG.add(
-            client[0] if client else None, method, path, status, (time.perf_counter() - start) * 1000, query_ms, rows
+            client[0] if client else None, method, path, status, (time.perf_counter() - start) * 1000, query_ms, rows,
+            lane,
         )
 _SECURITY = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 _HTML_ONLY = ((b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"))
@@ -119,7 +122,10 @@ CORS_METHODS = ("GET", "POST", "HEAD", "OPTIONS")
 CORS_MAX_AGE = 600
 _CORS = (
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-expose-headers", b"ETag, X-KG-Rows, X-KG-Truncated, X-KG-Row-Limit, X-KG-Query-Ms, X-KG-Cache"),
+    (
+        b"access-control-expose-headers",
+        b"ETag, X-KG-Rows, X-KG-Truncated, X-KG-Row-Limit, X-KG-Query-Ms, X-KG-Cache, X-KG-Lane",
+    ),
 )
 _GZ = b'-gz"'  # the entity tag of a gzip representation: the identity one's, marked
 
@@ -163,7 +169,7 @@ class Edge:
         gzip_ok = not head and encoding.accepts_gzip(headers.get(b"accept-encoding"))
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
         version = self.ctx.version
-        facts: list = [0, None, None]  # status, query ms, rows
+        facts: list = [0, None, None, None]  # status, query ms, rows, lane
         stream: zlib._Compress | None = None  # set while this response is being compressed
         pending: Message | None = None  # a response start held until its first body part
 
@@ -183,6 +189,8 @@ class Edge:
                         facts[1] = value.decode("latin-1")
                     elif name == b"x-kg-rows":
                         facts[2] = value.decode("latin-1")
+                    elif name == b"x-kg-lane":
+                        facts[3] = value.decode("latin-1")
                 added = list(_SECURITY)
                 if content_type.startswith(b"text/html"):
                     added += _HTML_ONLY
@@ -243,7 +251,7 @@ class Edge:
             else:
                 await self.app(scope, receive, send_wrapped)
         finally:
-            _log(scope, method, path, facts[0], start, facts[1], facts[2])
+            _log(scope, method, path, facts[0], start, facts[1], facts[2], facts[3])
 
     @staticmethod
     async def _preflight(headers: dict[bytes, bytes], send: Send) -> int:

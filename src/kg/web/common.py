@@ -131,6 +131,8 @@ def result_response(result: QueryResult, request: Request, filename: str | None 
         headers.append((b"warning", f'199 - "result cut at the row limit of {settings.max_rows}"'.encode()))
     if result.cache:
         headers.append((b"x-kg-cache", result.cache.encode()))
+    if result.where:  # the lane that computed the answer (placement.Lane)
+        headers.append((b"x-kg-lane", result.where.encode()))
     if filename:
         headers.append((b"content-disposition", f'attachment; filename="{filename}"'.encode()))
     return _Prepared(body, headers)
