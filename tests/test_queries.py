@@ -409,8 +409,33 @@ def test_plan_context(backend, saved):
     ("Kuni-Biz", "くにたちビジネスサポートセンター"),               # 001 国立市
     ("ニッチトップ育成支援事業", "知財戦略導入支援事業(ニッチトップ育成支援事業)"),  # 002 2-5
     ("本支援計画", "平成２１年度 中小企業支援計画"),                # 003 第２
+    ("TLIC", "東京ライフサイエンスインキュベーションセンター"),      # 002 2-2 (a facility)
+    ("ＢＩ施設", "ビジネスインキュベーション（ＢＩ）施設"),          # 003 第５ (1)⑤ 解説 (a facility)
+    ("人材対策事業", "中小企業の人材確保・育成支援事業"),            # 003 第３ (2)②エ
 ])
 def test_other_names_find_their_thing(backend, saved, text, label):
     assert label in {r["label"] for r in _rows(backend, saved, "label-search", text=text)}
     exact = {r["labelJa"] for r in _rows(backend, saved, "site-search", text=text) if r["match"] == "exact"}
     assert exact == {label}
+
+
+def test_facilities_with_operator_programs_and_place(backend, saved):
+    rows = {r["labelJa"]: r for r in _rows(backend, saved, "facilities")}
+    # 002 2-2 2: Tokyo runs TLIC and TCIC, where incubation managers support the tenants
+    for name, short in (("東京ライフサイエンスインキュベーションセンター", "TLIC"),
+                        ("東京コンテンツインキュベーションセンター", "TCIC")):
+        assert rows[name]["otherNames"] == short and rows[name]["operatedBy"] == "東京都"
+        assert rows[name]["programs"] == "インキュベーション施設の運営"
+    # 002 2-1 4: the hub is set up inside the ward-area base, TIRI's new headquarters at Aomi, Koto
+    hub, base = rows["東京イノベーションハブ"], rows["区部産業支援拠点"]
+    assert hub["insideJa"] == "区部産業支援拠点" and hub["programs"] == "産業支援拠点の再整備"
+    assert base["municipalityJa"] == "江東区" and base["operatedBy"] == "地方独立行政法人東京都立産業技術研究センター"
+    assert rows["産業サポートスクエア・TAMA"]["municipalityJa"] == "昭島市"  # 002 2-8 2
+    # 003 第５: SMRJ runs the 中小企業大学校 (both trainings of ⑦) and the BI facilities (⑤)
+    schools = rows["中小企業大学校"]
+    assert schools["operatedBy"] == "独立行政法人中小企業基盤整備機構"
+    assert set(schools["programs"].split(" / ")) == {"中小企業者向け研修", "中小企業支援人材に対する研修"}
+    assert rows["ビジネスインキュベーション（ＢＩ）施設"]["otherNames"] == "ＢＩ施設"
+    assert rows["町田新産業創造センター"]["programs"] == "創業支援事業"  # 004 町田市 1
+    assert "下請かけこみ寺" in rows and not rows["下請かけこみ寺"]["operatedBy"]  # 003 names no body that runs them
+

@@ -79,6 +79,7 @@ class MappingContext:
     agent_tables: dict[str, str] = field(default_factory=dict)
     concept_kind: dict[str, str] = field(default_factory=dict)
     plan_kind: dict[str, str] = field(default_factory=dict)
+    facility_keys: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         rows = self.records.rows
@@ -90,6 +91,7 @@ class MappingContext:
         self.concept_kind = {str(r["id"]): CONCEPT_KIND[str(r["scheme"])] for r in rows("concepts")}
         self.plan_kind = {str(r["id"]): "plan" for r in rows("plans")}
         self.plan_kind.update({str(r["id"]): "basic-concept" for r in rows("basic_concepts")})
+        self.facility_keys = {str(r["id"]) for r in rows("facilities")}
 
     def add(self, s: URIRef, p: URIRef, o: object, lang: str | None = None, dtype: URIRef | None = None) -> None:
         """Add one triple; empty values are skipped, Python values become typed literals."""
@@ -115,12 +117,14 @@ class MappingContext:
             self.add(s, SKOS.altLabel, name, lang="ja")
 
     def subject(self, key: object) -> URIRef:
-        """Return the IRI of a program, plan, organization or local government key."""
+        """Return the IRI of a program, plan, organization, facility or local government key."""
         key = str(key)
         if key in self.agent_tables:
             return self.agent(key)
         if key in self.plan_kind:
             return self.plan(key)
+        if key in self.facility_keys:
+            return entity("facility", key)
         return entity("program", key)
 
     def describe(self, s: URIRef, row: Row) -> None:
@@ -497,6 +501,24 @@ def map_budgets(m: MappingContext) -> None:
         m.add(s, KGO.agencyGrantAmount, r.get("agency_grant_yen"), dtype=XSD.decimal)
         m.add(s, KGO.agencyGrantAsWritten, r.get("agency_grant_as_written"), lang="ja")
         m.add(s, KGO.note, r.get("note_en"), lang="en")
+        m.cite(s, r.citations("source"))
+
+
+@maps("facilities")
+def map_facilities(m: MappingContext) -> None:
+    for r in m.records.rows("facilities"):
+        s = entity("facility", str(r["id"]))
+        m.g.add((s, RDF.type, KGO.Facility))
+        m.labels(s, r["name_ja"], r["name_en"])
+        m.alt_labels(s, r)
+        m.describe(s, r)
+        m.links(s, KGO.operatedBy, r.get("operator"), m.agent)
+        if r.get("part_of"):
+            m.g.add((s, KGO.partOfFacility, entity("facility", str(r["part_of"]))))
+        if r.get("municipality"):
+            m.g.add((s, KGO.facilityMunicipality, municipality(r["municipality"])))
+        for program in r.many("programs"):
+            m.g.add((entity("program", str(program)), KGO.usesFacility, s))
         m.cite(s, r.citations("source"))
 
 
