@@ -193,12 +193,21 @@ def profile_ours(server: tuple[str, str], pid: int, work: Path, scenario: dict, 
     return profile_processes(pid, work, "clients", seconds, lambda s: wrk(url, script(scenario, path, headers), s))
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (workers, and those a zygote forked), parents first."""
+    out: list[int] = []
+    try:
+        children = [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return out
+    for child in children:
+        out += [child, *descendants(child)]
+    return out
+
+
 def pss_rss_mib(pid: int, with_children: bool = True) -> tuple[float, float]:
-    """(RSS, PSS) in MiB of a process and its direct children (the query workers)."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if with_children and children.exists():
-        pids += [int(x) for x in children.read_text().split()]
+    """(RSS, PSS) in MiB of a process and every process below it (the query workers)."""
+    pids = [pid, *(descendants(pid) if with_children else [])]
     rss = pss = 0.0
     for p in pids:
         try:
@@ -232,7 +241,7 @@ def memory(dist: Path, work: Path, oxigraph: str, saved: dict[str, str], env: di
         for name, proc in zip(servers, procs, strict=True):
             rss, pss = pss_rss_mib(proc.pid)
             out[f"{name}_rss_mib"], out[f"{name}_pss_mib"] = round(rss), round(pss)
-            children = [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+            children = descendants(proc.pid)
             out[f"{name}_processes"] = 1 + len(children)
             out[f"{name}_each"] = [[round(x) for x in pss_rss_mib(p, with_children=False)] for p in [proc.pid, *children]]
     finally:

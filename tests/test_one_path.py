@@ -389,7 +389,9 @@ def test_a_small_dataset_is_loaded_once_and_the_workers_are_forked_from_it(built
 def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings, tmp_path):
     """Above KG_MEMORY_TRIPLES: the server and its workers open the on-disk store read-only (made
     from the dumps on first start), so they share the page cache and none parses the dumps."""
+    import os
     import shutil
+    import signal
 
     from kg.query.store import READY
 
@@ -407,8 +409,29 @@ def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings
             assert any(dist / "store" / "db" in f.parents for f in opened), pid
             assert dist / "kg.trig" not in opened
             rollup = _rollup(pid)
-            assert rollup["Pss"] < rollup["Rss"] * 0.75, rollup  # forked: the interpreter's pages are the server's
+            assert rollup["Pss"] < rollup["Rss"] * 0.75, rollup  # forked: the interpreter's pages are shared
+        # Forked by a zygote the server forked before it opened the store: a worker does not carry
+        # the server's store handle, caches and heap (which keep changing, so copies would stay private).
+        zygote = service.zygote
+        assert zygote is not None and _parent(zygote.pid) == os.getpid()
+        assert {_parent(pid) for pid in pids} == {zygote.pid}
+        assert not [f for f in _open_files(zygote.pid) if str(dist) in f]  # no store, no dump open
         assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200
+        victim = service.pools[Lane.WORKER].pids()[0]
+        os.kill(victim, signal.SIGKILL)  # its end, as the zygote saw it, reaches the server: replaced
+        for _ in range(200):
+            if metric(c, "kg_worker_deaths_total") == 1 and len(service.pools[Lane.WORKER].pids()) == local.workers:
+                break
+            time.sleep(0.05)
+        replaced = service.pools[Lane.WORKER].pids()
+        assert victim not in replaced and len(replaced) == local.workers
+        assert {_parent(pid) for pid in replaced} == {zygote.pid}
+        assert c.post("/sparql", data={"query": GROUP_BY + "\n# again"}).status_code == 200
+    assert not Path(f"/proc/{zygote.pid}").exists()  # stopped with the server, and reaped
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _open_files(pid: int) -> list[str]:

@@ -37,7 +37,7 @@ from .types import (
     QueryTimeout,
     TooManyQueries,
 )
-from .workers import Moved, WorkerPool
+from .workers import Moved, WorkerPool, Zygote
 
 if TYPE_CHECKING:
     from .remote import RemoteEngine
@@ -93,6 +93,7 @@ class QueryService:
         self.cache = AnswerCache(settings.cache_mb * 2**20)
         self.running: dict[str, int] = {}  # client address → queries running or waiting
         self.counters: dict[Lane, int] = dict.fromkeys(Lane, 0)
+        self.zygote: Zygote | None = None  # forks the workers of an on-disk store
         self.moved = 0  # ad-hoc queries moved to another lane while they waited (their shape was marked)
         self.placement = Placement(
             in_process=in_process,
@@ -131,6 +132,10 @@ class QueryService:
                 # Said once per build of the store: of replicas started together, only the one that built it.
                 print(f"built the on-disk store {own}/ in {time.perf_counter() - began:.1f} s",
                       file=sys.stderr, flush=True)
+        if own is not None and not self.in_process:
+            # Forked before this process opens the store: see kg.query.workers.Zygote.
+            dist_dir = settings.dist_dir
+            self.zygote = Zygote.start(lambda: open_store(dist_dir, own, ensure=False))
         self.store = await asyncio.to_thread(open_store, settings.dist_dir, own, False)
         if self.in_process:
             return
@@ -152,7 +157,7 @@ class QueryService:
         for lane, size, nice in lanes:
             self.pools[lane] = WorkerPool(
                 settings.dist_dir, size=size, memory_limit=memory, nice=nice, store_dir=where, fork_from=fork_from,
-                handovers=settings.handovers if lane is Lane.WORKER else 0,
+                zygote=self.zygote, handovers=settings.handovers if lane is Lane.WORKER else 0,
             )
         await asyncio.gather(*(pool.start() for pool in self.pools.values()))
 
@@ -178,6 +183,8 @@ class QueryService:
         """Stop the workers and the remote client."""
         for pool in self.pools.values():
             await pool.close()
+        if self.zygote is not None:
+            await self.zygote.close()
         if self.remote is not None:
             await self.remote.close()
 

@@ -5,7 +5,11 @@ worker is killed and a fresh one takes its place. Workers are forked from the se
 has loaded what they need (the interpreter, the modules and, for a small dataset, the store in
 memory), so they share its pages instead of each loading its own copy, and a fresh one is ready
 in milliseconds; with an on-disk store each opens its own read-only handle, and all share the
-operating system's page cache.
+operating system's page cache. With an on-disk store they are forked by a *zygote*: a process the
+server forks before it opens the store itself, which does nothing but fork workers. Forked from
+the server, a worker would map the server's store handle, caches and heap, which keep changing:
+each page the server writes after the fork leaves the worker a private copy of the old one
+(measured at 1M: about 36 MiB per worker). The zygote's pages never change.
 
 The server talks to a worker over pipes on its standard input and output with the event loop's own
 streams (any loop: asyncio or uvloop), never with a blocking call: a request is one frame, an
@@ -19,13 +23,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import gc
 import ctypes
+import fcntl
+import gc
 import json
 import os
 import pickle  # noqa: S403 - only the server's own QueryRequest objects go to its own workers
 import resource
+import select
 import signal
+import socket
 import struct
 import sys
 import time
@@ -143,7 +150,8 @@ def _forked_child(
     # of the server's heap copied into each worker). Frozen, the collector never visits them.
     gc.freeze()
     try:
-        for target, fd in enumerate(fds):
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]  # none of them can be 0-2 while those are set
+        for target, fd in enumerate(high):
             os.dup2(fd, target)
         os.closerange(3, _max_fd())  # the server's sockets, loop and other workers' pipes
         os.setsid()  # a Ctrl-C in the terminal reaches the server, which stops its workers
@@ -164,6 +172,29 @@ def _forked_child(
             traceback.print_exc()
     finally:
         os._exit(code)
+
+
+def _self_pipes() -> set[int]:
+    """The fds of pipes this process holds both ends of."""
+    ends: dict[str, list[int]] = {}
+    for entry in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            target = os.readlink(entry)
+            if target.startswith("pipe:"):
+                ends.setdefault(target, []).append(int(entry.name))
+    return {fd for fds in ends.values() if len(fds) > 1 for fd in fds}
+
+
+def _default_signals() -> None:
+    """Every signal back to its default action, and no wakeup fd: the server's handlers (uvicorn's,
+    the event loop's) belong to a loop this process does not run."""
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    for number in signal.valid_signals():
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            signal.signal(number, signal.SIG_DFL)
 
 
 def _max_fd() -> int:
@@ -214,22 +245,196 @@ class ForkedProcess:
             os.kill(self.pid, signal.SIGKILL)
 
 
+class ZygoteChild:
+    """A worker forked by the zygote (what ``ForkedProcess`` is for a worker the server forked):
+    its end comes as the zygote's message, with its exit status."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def ended(self, code: int) -> None:
+        self.returncode = code
+        if not self._ended.done():
+            self._ended.set_result(code)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._ended)
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+class Zygote:
+    """A process that forks the query workers for an on-disk store (see the module's docstring).
+
+    The server forks it before it opens the store; over a socket it asks for a worker, passing
+    the three pipe ends the worker is to use, and hears back the worker's pid and, later, how it
+    ended.
+    """
+
+    def __init__(self, process: ForkedProcess, sock: socket.socket):
+        self.process = process
+        self.sock = sock
+        self._pending: collections.deque[asyncio.Future[int]] = collections.deque()
+        self._children: dict[int, ZygoteChild] = {}
+        self.lock = asyncio.Lock()  # held while a worker is made (see fork_worker)
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._on_message)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    def start(cls, open_store: Callable[[], ox.Store]) -> Zygote:
+        """Fork the zygote; its workers will serve from ``open_store()``."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        _release()
+        pid = os.fork()
+        if pid == 0:
+            _zygote_main(theirs, open_store)
+        theirs.close()
+        ours.setblocking(False)
+        return cls(ForkedProcess(pid), ours)
+
+    def _on_message(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(256)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:  # the zygote is gone: so are the workers it would report on
+                asyncio.get_running_loop().remove_reader(self.sock.fileno())
+                for child in self._children.values():
+                    child.ended(child.returncode if child.returncode is not None else -signal.SIGKILL)
+                while self._pending:
+                    self._pending.popleft().set_exception(EngineUnavailable("the worker zygote has stopped"))
+                return
+            message = json.loads(data)
+            if "pid" in message:
+                self._pending.popleft().set_result(message["pid"])
+            else:
+                child = self._children.pop(message["ended"], None)
+                if child is not None:
+                    child.ended(message["code"])
+
+    async def fork(self, memory_limit: int, nice: int, fds: tuple[int, int, int]) -> ZygoteChild:
+        """A worker with ``fds`` as its stdin, stdout and stderr (the caller holds ``lock``: one
+        request at a time, so the answers come back in order)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._pending.append(waiter)
+        try:
+            socket.send_fds(self.sock, [json.dumps({"memory": memory_limit, "nice": nice}).encode()], fds)
+        except OSError as exc:
+            self._pending.remove(waiter)
+            raise EngineUnavailable(f"the worker zygote cannot be reached ({exc})") from None
+        pid = await waiter
+        child = self._children[pid] = ZygoteChild(pid)
+        return child
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()  # the zygote ends at the end of its socket
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), 5)
+        self.process.kill()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), 5)
+
+
+def _zygote_main(sock: socket.socket, open_store: Callable[[], ox.Store]) -> NoReturn:
+    """The zygote: fork a worker per request, report each worker's pid and its end; nothing else."""
+    code = 0
+    try:
+        gc.freeze()
+        _default_signals()
+        # The server's sockets, loop and pipes are closed; kept are its stderr and the pipes whose
+        # both ends are ours: a library's lock (libuv, under uvloop, closes and remakes its
+        # signal-lock pipe by number in every forked child, so that number must not be reused here).
+        keep = {2, sock.fileno(), *_self_pipes()}
+        for fd in range(_max_fd()):
+            if fd not in keep:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        os.setsid()
+        if _LIBC is not None:  # ends with the server, even one killed with SIGKILL
+            _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        children: dict[int, int] = {}  # pidfd → pid
+        while True:
+            ready, _, _ = select.select([sock, *children], [], [])
+            for fd in ready:
+                if fd is sock:
+                    data, fds, _flags, _address = socket.recv_fds(sock, 256, 3)
+                    if not data:
+                        raise SystemExit(0)  # the server closed its end
+                    asked = json.loads(data)
+                    pid = os.fork()
+                    if pid == 0:
+                        sock.close()
+                        for pidfd in children:
+                            os.close(pidfd)
+                        _forked_child(open_store, asked["memory"], asked["nice"], (fds[0], fds[1], fds[2]))
+                    for passed in fds:
+                        os.close(passed)
+                    children[os.pidfd_open(pid)] = pid
+                    sock.send(json.dumps({"pid": pid}).encode())
+                else:
+                    pid = children.pop(fd)
+                    os.close(fd)
+                    _, status = os.waitpid(pid, 0)
+                    sock.send(json.dumps({"ended": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
+    except SystemExit:
+        pass
+    except BaseException:  # noqa: BLE001 - a forked child never returns into the server's code
+        code = 70
+        with contextlib.suppress(Exception):
+            import traceback
+
+            traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
 async def fork_worker(
-    open_store: Callable[[], ox.Store], memory_limit: int, nice: int
-) -> tuple[ForkedProcess, asyncio.StreamReader, asyncio.StreamWriter, asyncio.StreamReader]:
-    """Fork a worker that serves from ``open_store()``; return it with its stdout, stdin and stderr streams."""
+    open_store: Callable[[], ox.Store], memory_limit: int, nice: int, zygote: Zygote | None = None
+) -> tuple[ForkedProcess | ZygoteChild, asyncio.StreamReader, asyncio.StreamWriter, asyncio.StreamReader]:
+    """Fork a worker that serves from ``open_store()`` (or the zygote's store, by the zygote);
+    return it with its stdout, stdin and stderr streams."""
+    if zygote is not None:
+        async with zygote.lock:  # one worker made and connected at a time
+            return await _make_worker(open_store, memory_limit, nice, zygote)
+    return await _make_worker(open_store, memory_limit, nice, None)
+
+
+async def _make_worker(
+    open_store: Callable[[], ox.Store], memory_limit: int, nice: int, zygote: Zygote | None
+) -> tuple[ForkedProcess | ZygoteChild, asyncio.StreamReader, asyncio.StreamWriter, asyncio.StreamReader]:
     loop = asyncio.get_running_loop()
     to_child, from_child, errors = os.pipe(), os.pipe(), os.pipe()
-    # Free heap the server still maps (e.g. what its start-up scans of the store left in a thread's
-    # arena) goes back to the system first: mapped at the fork, each worker would keep a copy of
-    # those pages once the server reuses them (measured at 1M: 55 MiB private per worker).
-    _release()
-    pid = os.fork()
-    if pid == 0:
-        _forked_child(open_store, memory_limit, nice, (to_child[0], from_child[1], errors[1]))
-    for fd in (to_child[0], from_child[1], errors[1]):
-        os.close(fd)
-    process = ForkedProcess(pid)
+    theirs = (to_child[0], from_child[1], errors[1])
+    process: ForkedProcess | ZygoteChild
+    if zygote is not None:
+        try:
+            process = await zygote.fork(memory_limit, nice, theirs)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+    else:
+        # Free heap the server still maps goes back to the system first: mapped at the fork, each
+        # worker would keep a copy of those pages once the server reuses them.
+        _release()
+        pid = os.fork()
+        if pid == 0:
+            _forked_child(open_store, memory_limit, nice, theirs)
+        for fd in theirs:
+            os.close(fd)
+        process = ForkedProcess(pid)
     out = asyncio.StreamReader(limit=READ_CHUNK * 2)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(out), os.fdopen(from_child[0], "rb", 0))
     err = asyncio.StreamReader()
@@ -256,7 +461,7 @@ def _how_it_ended(returncode: int | None) -> str:
 
 @dataclass(eq=False)
 class _Worker:
-    process: ForkedProcess
+    process: ForkedProcess | ZygoteChild
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     answered: int = 0
@@ -306,6 +511,7 @@ class WorkerPool:
         nice: int = 0,
         store_dir: str = "",
         fork_from: ox.Store | None = None,
+        zygote: Zygote | None = None,
         handovers: int = 0,
         handover_nice: int = 15,
     ):
@@ -315,6 +521,7 @@ class WorkerPool:
         self.dist_dir = dist_dir
         self.store_dir = store_dir
         self.fork_from = fork_from
+        self.zygote = zygote  # forks the workers of an on-disk store (then store_dir is its store)
         self.size = max(1, size)
         self.memory_limit = memory_limit
         self.nice = nice
@@ -342,7 +549,7 @@ class WorkerPool:
         return len(self._all)
 
     async def _spawn(self) -> _Worker:
-        forked, out, writer, err = await fork_worker(self._opener(), self.memory_limit, self.nice)
+        forked, out, writer, err = await fork_worker(self._opener(), self.memory_limit, self.nice, self.zygote)
         worker = _Worker(forked, out, writer)
         self._keep(asyncio.get_running_loop().create_task(self._relay_stderr(worker, err)))
         return await self._ready(worker)
