@@ -212,8 +212,11 @@ def test_a_shape_seen_to_run_long_goes_to_the_long_lane(built, settings):
         c.url = local.server_url
         assert c.post("/sparql", data={"query": heavy.format("x")}).status_code == 200
         assert metric(c, "kg_long_query_shapes") == 1 and metric(c, "kg_queries_long_total") == 0
+        long_pool = c.app.ctx.service.pools[Lane.LONG]
+        assert long_pool.pids() == []  # no process until a query needs the lane
         assert c.post("/sparql", data={"query": heavy.format("y")}).status_code == 200  # same shape
         assert metric(c, "kg_queries_long_total") == 1
+        assert [_nice(pid) for pid in long_pool.pids()] == [15]  # started for it, below the others
         worker = metric(c, "kg_queries_worker_total")
         assert c.post("/sparql", data={"query": GROUP_BY}).status_code == 200  # another shape: the short lane
         assert metric(c, "kg_queries_worker_total") == worker + 1
@@ -238,6 +241,7 @@ def test_a_shape_that_ran_into_the_limit_gets_its_own_lane(built, settings):
         thread.join(30)
         assert answers["again"].status_code == 503
         assert metric(c, "kg_queries_limit_total") == 1
+        assert [_nice(pid) for pid in c.app.ctx.service.pools[Lane.LIMIT].pids()] == [19]  # the lowest priority
 
 
 def _children() -> set[int]:
@@ -372,7 +376,7 @@ def test_a_small_dataset_is_loaded_once_and_the_workers_are_forked_from_it(built
         c.url = local.server_url
         service = c.app.ctx.service
         pids = [pid for pool in service.pools.values() for pid in pool.pids()]
-        assert len(pids) == local.workers + local.own_workers + local.long_workers + local.limit_workers
+        assert len(pids) == local.workers + local.own_workers  # LONG and LIMIT start theirs when needed
         server = os.getpid()
         for pid in pids:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -403,7 +407,7 @@ def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings
         assert (dist / "store" / READY).exists()
         service = c.app.ctx.service
         pids = [pid for pool in service.pools.values() for pid in pool.pids()]
-        assert len(pids) == local.workers + local.own_workers + local.long_workers + local.limit_workers
+        assert len(pids) == local.workers + local.own_workers  # LONG and LIMIT start theirs when needed
         for pid in pids:
             opened = {Path(f).resolve() for f in _open_files(pid)}
             assert any(dist / "store" / "db" in f.parents for f in opened), pid
@@ -428,6 +432,10 @@ def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings
         assert {_parent(pid) for pid in replaced} == {zygote.pid}
         assert c.post("/sparql", data={"query": GROUP_BY + "\n# again"}).status_code == 200
     assert not Path(f"/proc/{zygote.pid}").exists()  # stopped with the server, and reaped
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _parent(pid: int) -> int:

@@ -154,11 +154,14 @@ def test_group_by_from_50_clients_has_no_errors(built, tmp_path_factory, loop_na
 # ---------------------------------------------------------------- criterion 3: deaths told as they are, restarts counted
 def test_killed_worker_gives_503_that_says_so_and_is_counted(built, tmp_path_factory, loop_name):
     from .webserver import Server
-    srv = Server(built, tmp_path_factory.mktemp("kill") / "server.log", KG_LOOP=loop_name, KG_QUERY_TIMEOUT="60")
+    # No hand-over: the slow query keeps its worker, so every process killed below is one of the pool's
+    # (a handed-over worker that dies is counted as a death too, without a restart: its place was refilled).
+    srv = Server(built, tmp_path_factory.mktemp("kill") / "server.log", KG_LOOP=loop_name, KG_QUERY_TIMEOUT="60",
+                 KG_HANDOVERS="0")
     try:
         before = httpx.get(f"{srv.url}/healthz").json()
         n = before["workers"]
-        assert n == 6 and before["worker_restarts"] == 0  # two for ad-hoc queries, two for ours, one long, one limit
+        assert n == 4 and before["worker_restarts"] == 0  # two for ad-hoc queries, two for ours (LONG, LIMIT: lazy)
         slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
         answer: dict[str, httpx.Response] = {}
         t = threading.Thread(target=lambda: answer.update(r=httpx.post(f"{srv.url}/sparql", data={"query": slow},
@@ -344,14 +347,15 @@ def test_row_limit_cuts_and_flags_in_every_format(store):
 
 
 def test_queries_run_below_the_event_loop_priority(server):
-    """Saved and ad-hoc queries run in worker processes at nice 5 (long ones 15, the limit lane 19); the server keeps 0."""
+    """Saved and ad-hoc queries run in worker processes at nice 5; the server keeps 0. The LONG (15) and
+    LIMIT (19) lanes start their workers when a query needs one (tests/test_one_path.py)."""
     pid = server.proc.pid
     for code in ("131016", "131024", "131032"):
         httpx.get(f"{server.url}/api/queries/municipality-profile", params={"code": code}).raise_for_status()
     nice = {child: int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[16])
             for child in children(pid)}
     assert int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]) == 0
-    assert sorted(nice.values()) == [5, 5, 5, 5, 15, 19], nice
+    assert sorted(nice.values()) == [5, 5, 5, 5], nice
 
 
 def test_entity_rdf_is_written_once_and_served_alike(server):
@@ -370,7 +374,8 @@ def test_liveness_is_the_same_answer_for_every_client(server):
     app = httpx.get(url, headers={"Origin": "https://example.org", "Accept-Encoding": "gzip"})
     head = httpx.head(url)
     assert edge.status_code == app.status_code == head.status_code == 200
-    assert edge.json() == app.json() and edge.json()["status"] == "ok" and edge.json()["workers"] == 6
+    assert edge.json() == app.json() and edge.json()["status"] == "ok"
+    assert edge.json()["workers"] >= 4  # two ad-hoc, two ours; LONG and LIMIT once a query needed them
     assert app.headers["access-control-allow-origin"] == "*" and "access-control-allow-origin" not in edge.headers
     for response in (edge, app, head):
         assert response.headers["content-type"] == "application/json"

@@ -158,6 +158,7 @@ class QueryService:
             self.pools[lane] = WorkerPool(
                 settings.dist_dir, size=size, memory_limit=memory, nice=nice, store_dir=where, fork_from=fork_from,
                 zygote=self.zygote, handovers=settings.handovers if lane is Lane.WORKER else 0,
+                lazy=lane in (Lane.LONG, Lane.LIMIT),  # rarely needed: a process only once a query comes
             )
         await asyncio.gather(*(pool.start() for pool in self.pools.values()))
 

@@ -514,6 +514,7 @@ class WorkerPool:
         zygote: Zygote | None = None,
         handovers: int = 0,
         handover_nice: int = 15,
+        lazy: bool = False,
     ):
         """Workers are forked from this process. They serve from ``fork_from`` (an in-memory store,
         shared page by page with the server) when it is given; else each opens the on-disk store
@@ -530,6 +531,8 @@ class WorkerPool:
         self.handovers = handovers  # most workers let go at once (0: a long query keeps its place)
         self.handover_nice = handover_nice
         self._let_go: set[_Worker] = set()  # running a query that ran long; retired when it ends
+        self.lazy = lazy  # no worker until a query needs one (a lane rarely used holds no process)
+        self._growing = 0  # workers being started for queries waiting
         self._closed = False
         self._spawning: set[asyncio.Task] = set()
         self._next_id = 0
@@ -606,10 +609,29 @@ class WorkerPool:
         if worker in self._all:  # not killed by us: it died (signal, memory cap, crash)
             self.stats.deaths += 1
             self._replace(worker)
+        elif worker in self._let_go:  # died with the query it was let go with: its place was refilled
+            self.stats.deaths += 1
 
     async def start(self) -> None:
-        """Start all workers (each loads the dataset)."""
-        await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
+        """Start all workers (each loads the dataset); a lazy pool starts them as queries come."""
+        if not self.lazy:
+            await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
+
+    def _grow(self) -> None:
+        """A query waits and no worker is idle: start one more, up to the pool's size."""
+        if self._closed or not self._idle.empty() or len(self._all) + self._growing >= self.size:
+            return
+        self._growing += 1
+
+        async def grow() -> None:
+            try:
+                await self._add_worker()
+            except EngineUnavailable as exc:  # the waiting query then meets its deadline
+                print(f"a query worker could not be started: {exc}", file=sys.stderr, flush=True)
+            finally:
+                self._growing -= 1
+
+        self._keep(asyncio.get_running_loop().create_task(grow()))
 
     def _hand_over(self, worker: _Worker, ran_long: Callable[[], object] | None) -> None:
         """The query on ``worker`` has run long: let the worker go on with it at a lower priority,
@@ -698,6 +720,8 @@ class WorkerPool:
         """
         if deadline is None:
             deadline = time.monotonic() + timeout
+        if self.lazy:
+            self._grow()
         while True:
             try:
                 worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - time.monotonic()))
