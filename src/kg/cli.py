@@ -84,6 +84,15 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _peak_mib() -> float:
+    """This process's peak resident memory so far, MiB (0 where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @app.command()
 def build(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: dist/ or KG_DIST_DIR).")] = None,
@@ -112,7 +121,7 @@ def build(
     try:
         manifest, _ = run_build(
             settings, out, reason=reason, validate=validate,
-            progress=lambda text: err.print(f"  {time.perf_counter() - start:6.1f} s  {text}"),
+            progress=lambda text: err.print(f"  {time.perf_counter() - start:6.1f} s {_peak_mib():6.0f} MiB  {text}"),
         )  # fmt: skip
     except DataError as exc:
         err.print(f"[red]build failed, unusable tables:[/red] {exc}")

@@ -241,6 +241,7 @@ def _write_jsonld(quads: Iterable[ox.Quad], context: dict[str, str], target: Pat
     one node at a time.
     """
     by_length = sorted(context.items(), key=lambda kv: -len(kv[1]))
+    enc = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes strings with
     compacted: dict[str, str] = {}
     xsd_string, rdf_type = str(XSD.string), str(RDF.type)
 
@@ -260,14 +261,28 @@ def _write_jsonld(quads: Iterable[ox.Quad], context: dict[str, str], target: Pat
     def node_id(n: ox.NamedNode | ox.BlankNode) -> str:
         return f"_:{n.value}" if isinstance(n, ox.BlankNode) else compact(n.value)
 
-    def value(o: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
+    # json.dumps(indent=1) encodes in Python; the same text is put together here from strings encoded
+    # by json's C string encoder: a node at depth 2, its lists' items at depth 4, their keys at depth 5.
+    def value(o: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
         if isinstance(o, ox.NamedNode | ox.BlankNode):
-            return {"@id": node_id(o)}
-        if o.language:
-            return {"@value": o.value, "@language": o.language}
-        if o.datatype.value == xsd_string:
-            return {"@value": o.value}
-        return {"@value": o.value, "@type": compact(o.datatype.value)}
+            pairs = [("@id", node_id(o))]
+        elif o.language:
+            pairs = [("@language", o.language), ("@value", o.value)]
+        elif o.datatype.value == xsd_string:
+            pairs = [("@value", o.value)]
+        else:
+            pairs = [("@type", compact(o.datatype.value)), ("@value", o.value)]
+        return "    {\n" + ",\n".join(f"     {enc(k)}: {enc(v)}" for k, v in pairs) + "\n    }"
+
+    def node_text(node: dict[str, Any]) -> str:
+        parts = []
+        for key in sorted(node):
+            items = node[key]
+            if key == "@id":
+                parts.append(f"   {enc(key)}: {enc(items)}")
+            else:
+                parts.append(f"   {enc(key)}: [\n" + ",\n".join(items) + "\n   ]")
+        return "  {\n" + ",\n".join(parts) + "\n  }"
 
     empty = json.dumps({"@context": context, "@graph": []}, ensure_ascii=False, indent=1, sort_keys=True)
     assert empty.endswith('"@graph": []\n}')
@@ -276,11 +291,10 @@ def _write_jsonld(quads: Iterable[ox.Quad], context: dict[str, str], target: Pat
 
         def flush(node: dict[str, Any]) -> None:
             nonlocal written
-            text = json.dumps(node, ensure_ascii=False, indent=1, sort_keys=True).replace("\n", "\n  ")
-            f.write((",\n  " if written else empty[: -len("[]\n}")] + "[\n  ") + text)
+            f.write((",\n" if written else empty[: -len("[]\n}")] + "[\n") + node_text(node))
             written += 1
 
-        node: dict[str, Any] | None = None  # JSON-LD node object: "@id" a string, every other key a list
+        node: dict[str, Any] | None = None  # "@id": the node's id; every other key: its items' JSON texts
         current = None
         for t in quads:
             subject, obj = t.subject, t.object
@@ -292,7 +306,7 @@ def _write_jsonld(quads: Iterable[ox.Quad], context: dict[str, str], target: Pat
                 node = {"@id": node_id(subject)}
             assert node is not None
             if t.predicate.value == rdf_type and isinstance(obj, ox.NamedNode):
-                node.setdefault("@type", []).append(compact(obj.value))
+                node.setdefault("@type", []).append("    " + enc(compact(obj.value)))
             else:
                 node.setdefault(compact(t.predicate.value), []).append(value(obj))
         if node is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
+from itertools import groupby
 
 import owlrl
 from rdflib import BNode, Graph, Literal, URIRef
@@ -240,14 +242,24 @@ class CompiledReasoner:
         """Return the sorted, unique inferred lines for the sorted, unique data ``lines``,
         without the data's own lines (the ontology's are removed by the caller)."""
         keys = {self.key(line) for line in lines}
-        templates, out = self.compile(keys)
+        templates, constant = self.compile(keys)
         prefix, same_as, reflexive = self.id_prefix, self.same_as, self.reflexive
         key = self.key
+        # Triples about the data triple's own subject come out in subject order: each subject's are
+        # sorted and unique once its lines are done. The others (about the object) are sorted at the end.
+        own: list[str] = []
+        other: list[str] = []
+        group: set[str] = set()
+        current = None
         for line in lines:
             rules = templates[key(line)]
             if not rules:
                 continue
             s, _p, rest = line.split(" ", 2)
+            if s != current:
+                own.extend(sorted(group))
+                group.clear()
+                current = s
             terms = (s, rest[:-2])
             for a, q, b in rules:
                 subject = terms[a] if isinstance(a, int) else a
@@ -256,5 +268,11 @@ class CompiledReasoner:
                 obj = terms[b] if isinstance(b, int) else b
                 if subject == obj and (q == same_as or q in reflexive):
                     continue
-                out.append(f"{subject} {q} {obj} .")
-        return list(minus(sort_unique(out), lines))
+                if a == 0:
+                    group.add(f"{subject} {q} {obj} .")
+                else:
+                    other.append(f"{subject} {q} {obj} .")
+        own.extend(sorted(group))
+        other = sort_unique(other)
+        merged = (line for line, _ in groupby(heapq.merge(own, other, sort_unique(constant))))
+        return list(minus(merged, lines))
