@@ -105,7 +105,7 @@ def build(
     validator: Annotated[str | None, typer.Option(help="auto (by size), pyshacl or shacl (KG_VALIDATOR).")] = None,
 ) -> None:
     """Build the graph from data/ and ontology/ and write the dumps atomically."""
-    from .pipeline import BuildError, DataError
+    from .pipeline import BuildError, DataError, OutOfMemory
     from .pipeline import build as run_build
 
     settings = _settings(base_iri=base_iri, reasoner=reasoner, validator=validator)
@@ -125,6 +125,9 @@ def build(
         )  # fmt: skip
     except DataError as exc:
         err.print(f"[red]build failed, unusable tables:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+    except OutOfMemory as exc:
+        err.print(f"[red]build failed:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE) from None
     except BuildError as exc:
         err.print(f"[red]build failed:[/red] {exc}")

@@ -6,7 +6,7 @@ checks the tables, :mod:`.mapping` turns records into RDF, :mod:`.reasoning` run
 :mod:`.synth` makes larger synthetic editions; :mod:`.publishing` puts the dumps in a remote store.
 """
 
-from .builder import BuildError, Graphs, assemble, build, load_ontology, load_shapes
+from .builder import BuildError, Graphs, OutOfMemory, assemble, build, load_ontology, load_shapes
 from .publishing import publish
 from .reasoning import infer
 from .synth import synthesize
@@ -20,6 +20,7 @@ __all__ = [
     "DataError",
     "Graphs",
     "MarkersMissing",
+    "OutOfMemory",
     "assemble",
     "build",
     "infer",

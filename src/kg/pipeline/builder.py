@@ -56,6 +56,8 @@ from ..namespaces import (
 from ..settings import Settings
 from ..validation import VALIDATORS, Report, run_validation, validate_ntriples_file
 from .mapping import map_into, map_records, search_keys
+from .memory import NotEnoughMemory
+from .memory import check as check_memory
 from .ntriples import LineSink, TermError, Terms, minus, parse_lines, read_lines, sort_unique, subject_of, write_lines
 from .reasoning import REASONERS, CompiledReasoner, Unsupported, infer
 from .table_schema import METADATA_FILE, read_schema
@@ -91,6 +93,10 @@ DCAT3_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3 term, not 
 
 class BuildError(Exception):
     """The build cannot produce a valid graph (the message says why)."""
+
+
+class OutOfMemory(BuildError):
+    """The build would need, or needed, more memory than it may have."""
 
 
 @dataclass
@@ -370,8 +376,8 @@ def write_dumps(graphs: Graphs | Lines, out: Path, settings: Settings) -> Manife
     """
     base = settings.base_iri
     if isinstance(graphs, Graphs):
-        lines = Lines(*(graph_lines(g, base) for g in (graphs.ontology, graphs.data, graphs.inferred)),
-                      facts=_graph_facts(graphs.data))  # fmt: skip
+        onto_, data_, inf_ = (graph_lines(g, base) for g in (graphs.ontology, graphs.data, graphs.inferred))
+        lines = Lines(onto_, data_, inf_, _graph_facts(graphs.data))
     else:
         lines = graphs
     prefixes = _prefixes(base, instances=False)
@@ -402,11 +408,11 @@ def write_dumps(graphs: Graphs | Lines, out: Path, settings: Settings) -> Manife
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
     files: dict[str, DumpFile] = {}
     for name, (media, _desc) in DUMP_FILES.items():
-        files[name] = {**_digest(out / name), "media_type": media}
+        files[name] = _digest(out / name, media)
     version = hashlib.sha256("".join(files[n]["sha256"] for n in sorted(files)).encode()).hexdigest()[:16]
     void = void_graph(settings, counts, files, version, lines.facts)
     (out / "void.ttl").write_text(void.serialize(format="turtle"), encoding="utf-8")
-    files["void.ttl"] = {**_digest(out / "void.ttl"), "media_type": "text/turtle"}
+    files["void.ttl"] = _digest(out / "void.ttl", "text/turtle")
     manifest: Manifest = {
         "version": version,
         "software": __version__,
@@ -419,7 +425,7 @@ def write_dumps(graphs: Graphs | Lines, out: Path, settings: Settings) -> Manife
     return manifest
 
 
-def _digest(path: Path) -> dict[str, Any]:
+def _digest(path: Path, media_type: str) -> DumpFile:
     """Size and SHA-256 of a file, read in chunks."""
     h = hashlib.sha256()
     size = 0
@@ -427,7 +433,7 @@ def _digest(path: Path) -> dict[str, Any]:
         while chunk := f.read(1 << 20):
             h.update(chunk)
             size += len(chunk)
-    return {"bytes": size, "sha256": h.hexdigest()}
+    return {"bytes": size, "sha256": h.hexdigest(), "media_type": media_type}
 
 
 KEYWORDS = {
@@ -674,6 +680,10 @@ def build_lines(
     reasoned over by the compiled reasoner. ``work`` is an empty folder for files on the way.
     """
     say = progress or (lambda _text: None)
+    try:
+        check_memory(settings.data_dir)
+    except NotEnoughMemory as exc:
+        raise OutOfMemory(str(exc)) from None
     ontology = load_ontology(settings)
     _check_ontology(ontology)
     records = load_records(settings.data_dir)
@@ -760,10 +770,19 @@ def build(
             work.rmdir()
         manifest = write_dumps(dumps, tmp, settings)
         _replace_dir(tmp, out)
+    except MemoryError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutOfMemory(
+            "not enough memory: the build ran out of it (nothing was written). Free memory, raise the limit "
+            "(ulimit -v, the cgroup's memory.max), or build on a machine with more."
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest, report
 
 
-__all__ = ["build", "build_lines", "assemble", "choose_engines", "BuildError", "Engines", "Graphs", "DEFAULT_BASE"]
+__all__ = [
+    "build", "build_lines", "assemble", "choose_engines", "BuildError", "OutOfMemory", "Engines", "Graphs",
+    "DEFAULT_BASE",
+]  # fmt: skip

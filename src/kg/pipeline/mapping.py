@@ -535,7 +535,9 @@ def search_keys(names: Mapping[Node, Iterable[str]]) -> Iterable[tuple[Node, Nod
 def add_search_keys(g: Graph) -> None:
     """Give every labelled entity of ``g`` a ``kgo:searchKey`` (see :func:`search_keys`)."""
     labelled = sorted({s for s in g.subjects(RDFS.label) if isinstance(s, Identifier)})
-    names = {s: [str(o) for p in (RDFS.label, SKOS.altLabel) for o in g.objects(s, p)] for s in labelled}
+    names: dict[Node, list[str]] = {
+        s: [str(o) for p in (RDFS.label, SKOS.altLabel) for o in g.objects(s, p)] for s in labelled
+    }
     for t in list(search_keys(names)):
         g.add(t)
 
