@@ -109,7 +109,7 @@ def build(
     from .pipeline import build as run_build
 
     settings = _settings(base_iri=base_iri, reasoner=reasoner, validator=validator)
-    from .pipeline.reasoning import REASONERS
+    from .pipeline import REASONERS
     from .validation import VALIDATORS
 
     engines = (("reasoner", settings.reasoner, REASONERS), ("validator", settings.validator, VALIDATORS))

@@ -8,7 +8,7 @@ checks the tables, :mod:`.mapping` turns records into RDF, :mod:`.reasoning` run
 
 from .builder import BuildError, Graphs, OutOfMemory, assemble, build, load_ontology, load_shapes
 from .publishing import publish
-from .reasoning import infer
+from .reasoning import REASONERS, infer
 from .synth import synthesize
 from .table_schema import METADATA_FILE, read_schema
 from .tabledocs import MarkersMissing, with_schema
@@ -16,6 +16,7 @@ from .tables import DataError, load_records
 
 __all__ = [
     "METADATA_FILE",
+    "REASONERS",
     "BuildError",
     "DataError",
     "Graphs",
