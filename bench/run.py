@@ -297,7 +297,8 @@ def scale_part(scales: list[int], cap: float) -> list[dict[str, object]]:
             timed(KG + ["synth", "--scale", str(scale), "--out", str(data)], cap)
         shutil.rmtree(dist, ignore_errors=True)
         load_before = os.getloadavg()
-        build = timed(KG + ["build", "--out", str(dist)], cap, {"KG_DATA_DIR": str(data)}, SCALE_CAP_BYTES)
+        build = timed(KG + ["build", "--out", str(dist)], cap, {"KG_DATA_DIR": str(data), "COLUMNS": "1000"},
+                      SCALE_CAP_BYTES)  # fmt: skip
         load_after = os.getloadavg()
         engines = next((line.split("; ", 1)[1] for line in str(build["stderr"]).splitlines() if "data triples; " in line),
                        "?")  # fmt: skip
