@@ -309,6 +309,7 @@ def scale_part(scales: list[int], cap: float) -> list[dict[str, object]]:
             "build_note": build["note"],
             "build_peak_mib": build["peak_mib"],
             "engines": engines.strip(),
+            "stages": [line.strip() for line in str(build["stderr"]).splitlines() if " MiB  " in line],
             "load_avg": f"{load_before[0]:.1f} → {load_after[0]:.1f}",
             "table_mib": sum(p.stat().st_size for p in data.glob("*.csv")) / 2**20,
         }
@@ -374,6 +375,10 @@ def scale_section(rows: list[dict], when: str) -> list[str]:
         )
         if not r["build_ok"]:
             lines.append(f"| | build failed: {r['build_note']} | | | | | | | | | | | |")
+    for r in rows:
+        if r.get("stages"):
+            lines.append(f"\nThe {r['scale']:,} build's own steps (seconds since start, peak MiB so far): "
+                         + "; ".join(f"`{s}`" for s in r["stages"]) + ".")  # fmt: skip
     lines.append(SCALE_SECTION[1])
     return lines
 

@@ -10,8 +10,12 @@ its cgroup or the process's address-space limit leaves less than that.
 from __future__ import annotations
 
 import os
-import resource
 from pathlib import Path
+
+try:
+    import resource
+except ImportError:  # not on Unix: no address-space limit to read
+    resource = None  # type: ignore[assignment]
 
 BASE_BYTES = 160 * 2**20  # interpreter, libraries, the ontology and its compiled rules
 BYTES_PER_TABLE_BYTE = 150  # peak resident memory per byte of CSV (about 130 measured at 1M and 10M triples)
@@ -51,6 +55,8 @@ def _cgroup_available() -> int | None:
 
 
 def _address_space_available() -> int | None:
+    if resource is None:
+        return None
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY:
         return None

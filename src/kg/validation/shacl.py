@@ -278,8 +278,8 @@ def run_validation(
 
     ``engine`` is ``pyshacl`` (reference), ``shacl`` (Rust, much faster) or ``auto`` (by size).
     """
-    if engine == "auto":
-        engine = "pyshacl" if len(data) <= AUTO_REFERENCE_MAX_TRIPLES else "shacl"
+    if engine == "auto":  # the Rust engine has no OWL RL inference: pySHACL does that at any size
+        engine = "pyshacl" if len(data) <= AUTO_REFERENCE_MAX_TRIPLES or inference == "owlrl" else "shacl"
     if engine == "shacl":
         return _fast_validation(data, shapes, ontology, inference)
     if engine != "pyshacl":
