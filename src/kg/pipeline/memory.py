@@ -15,7 +15,7 @@ from pathlib import Path
 try:
     import resource
 except ImportError:  # not on Unix: no address-space limit to read
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # the module is absent there; checked before use
 
 BASE_BYTES = 160 * 2**20  # interpreter, libraries, the ontology and its compiled rules
 BYTES_PER_TABLE_BYTE = 150  # peak resident memory per byte of CSV (about 130 measured at 1M and 10M triples)
