@@ -84,25 +84,50 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _peak_mib() -> float:
+    """This process's peak resident memory so far, MiB (0 where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @app.command()
 def build(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: dist/ or KG_DIST_DIR).")] = None,
     reason: Annotated[bool, typer.Option("--reason/--no-reason", help="Add the OWL RL inferred graph.")] = True,
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check the graph with SHACL.")] = True,
     base_iri: Annotated[str | None, typer.Option(help="Base IRI (KG_BASE_IRI).")] = None,
-    reasoner: Annotated[str | None, typer.Option(help="owlrl or reasonable (KG_REASONER).")] = None,
-    validator: Annotated[str | None, typer.Option(help="pyshacl or shacl (KG_VALIDATOR).")] = None,
+    reasoner: Annotated[
+        str | None, typer.Option(help="auto (by size), owlrl, compiled or reasonable (KG_REASONER).")
+    ] = None,
+    validator: Annotated[str | None, typer.Option(help="auto (by size), pyshacl or shacl (KG_VALIDATOR).")] = None,
 ) -> None:
     """Build the graph from data/ and ontology/ and write the dumps atomically."""
-    from .pipeline import BuildError, DataError
+    from .pipeline import BuildError, DataError, OutOfMemory
     from .pipeline import build as run_build
 
     settings = _settings(base_iri=base_iri, reasoner=reasoner, validator=validator)
+    from .pipeline import REASONERS
+    from .validation import VALIDATORS
+
+    engines = (("reasoner", settings.reasoner, REASONERS), ("validator", settings.validator, VALIDATORS))
+    for what, name, known in engines:
+        if name not in known:
+            err.print(f"[red]configuration error:[/red] unknown {what} {name!r}; use one of {', '.join(known)}")
+            raise typer.Exit(2)
     start = time.perf_counter()
     try:
-        manifest, _ = run_build(settings, out, reason=reason, validate=validate)
+        manifest, _ = run_build(
+            settings, out, reason=reason, validate=validate,
+            progress=lambda text: err.print(f"  {time.perf_counter() - start:6.1f} s {_peak_mib():6.0f} MiB  {text}"),
+        )  # fmt: skip
     except DataError as exc:
         err.print(f"[red]build failed, unusable tables:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+    except OutOfMemory as exc:
+        err.print(f"[red]build failed:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE) from None
     except BuildError as exc:
         err.print(f"[red]build failed:[/red] {exc}")

@@ -37,8 +37,19 @@ class Settings:
         default=resource_dir("queries"), metadata=_meta("Folder of saved SPARQL queries (*.rq).")
     )
     dist_dir: Path = field(default=DEFAULT_DIST, metadata=_meta("Folder the build writes and the server reads."))
-    reasoner: str = field(default="owlrl", metadata=_meta("OWL RL engine: owlrl (reference) or reasonable (fast)."))
-    validator: str = field(default="pyshacl", metadata=_meta("SHACL engine: pyshacl (reference) or shacl (fast)."))
+    reasoner: str = field(
+        default="auto",
+        metadata=_meta(
+            "OWL RL engine: auto (owlrl up to 50,000 data triples, compiled beyond), owlrl (reference), "
+            "compiled (owlrl's rules compiled from the ontology, streaming) or reasonable."
+        ),
+    )
+    validator: str = field(
+        default="auto",
+        metadata=_meta(
+            "SHACL engine: auto (pyshacl up to 50,000 data triples, shacl beyond), pyshacl (reference) or shacl (Rust)."
+        ),
+    )
     backend: str = field(
         default="", metadata=_meta("Remote SPARQL endpoint URL to answer from (empty: embedded pyoxigraph).")
     )

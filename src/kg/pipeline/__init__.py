@@ -6,9 +6,9 @@ checks the tables, :mod:`.mapping` turns records into RDF, :mod:`.reasoning` run
 :mod:`.synth` makes larger synthetic editions; :mod:`.publishing` puts the dumps in a remote store.
 """
 
-from .builder import BuildError, Graphs, assemble, build, load_ontology, load_shapes
+from .builder import BuildError, Graphs, OutOfMemory, assemble, build, load_ontology, load_shapes
 from .publishing import publish
-from .reasoning import infer
+from .reasoning import REASONERS, infer
 from .synth import synthesize
 from .table_schema import METADATA_FILE, read_schema
 from .tabledocs import MarkersMissing, with_schema
@@ -16,10 +16,12 @@ from .tables import DataError, load_records
 
 __all__ = [
     "METADATA_FILE",
+    "REASONERS",
     "BuildError",
     "DataError",
     "Graphs",
     "MarkersMissing",
+    "OutOfMemory",
     "assemble",
     "build",
     "infer",

@@ -8,12 +8,15 @@ Output is deterministic: two builds of the same input give byte-identical files.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, groupby
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +54,12 @@ from ..namespaces import (
     rebase,
 )
 from ..settings import Settings
-from ..validation import Report, run_validation
-from .mapping import map_records
-from .reasoning import infer
+from ..validation import VALIDATORS, Report, run_validation, validate_ntriples_file
+from .mapping import map_into, map_records, search_keys
+from .memory import NotEnoughMemory
+from .memory import check as check_memory
+from .ntriples import LineSink, TermError, Terms, minus, parse_lines, read_lines, sort_unique, subject_of, write_lines
+from .reasoning import REASONERS, CompiledReasoner, Unsupported, infer
 from .table_schema import METADATA_FILE, read_schema
 from .tables import load_records
 
@@ -87,6 +93,10 @@ DCAT3_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3 term, not 
 
 class BuildError(Exception):
     """The build cannot produce a valid graph (the message says why)."""
+
+
+class OutOfMemory(BuildError):
+    """The build would need, or needed, more memory than it may have."""
 
 
 @dataclass
@@ -136,102 +146,209 @@ def _bind(g: Graph, base: str) -> None:
         g.bind(prefix, rebase(str(ns), base), override=True, replace=True)
 
 
-def _ox_term(x: object, base: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(x, URIRef):
-        return ox.NamedNode(rebase(str(x), base))
-    if isinstance(x, BNode):  # an OWL restriction of the ontology, canonically labelled
-        return ox.BlankNode(str(x))
-    if isinstance(x, Literal):
-        if x.language:
-            return ox.Literal(str(x), language=x.language)
-        if x.datatype is not None and x.datatype != XSD.string:
-            return ox.Literal(str(x), datatype=ox.NamedNode(str(x.datatype)))
-        return ox.Literal(str(x))
-    raise BuildError(f"cannot write {x!r}: only IRIs, literals and restriction blank nodes are allowed in dumps")
-
-
-def _ox_triples(g: Graph, base: str) -> list[ox.Triple]:
-    """Return the triples of ``g`` as pyoxigraph triples, IRIs moved to ``base``, in sorted order."""
-    triples = set()
-    for s, p, o in g:
-        subject, predicate = _ox_term(s, base), _ox_term(p, base)
-        if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
-            raise BuildError(f"cannot write {s!r} {p!r}: a literal as subject or a predicate that is no IRI")
-        triples.add(ox.Triple(subject, predicate, _ox_term(o, base)))
-    return sorted(triples, key=str)
-
-
 def _prefixes(base: str, instances: bool = True) -> dict[str, str]:
     """The project's prefixes; without ``id:`` for Turtle, where instance IRIs read better whole."""
     return {p: rebase(str(ns), base) for p, ns in PREFIXES.items() if instances or p != "id"}
 
 
-def _with_sorted_prefixes(text: bytes | None) -> bytes:
-    """Put the @prefix lines of an oxigraph Turtle / TriG serialization in sorted order."""
-    assert text is not None  # ox.serialize returns the bytes when given no output file
-    lines = text.split(b"\n")
-    head = sorted(line for line in lines if line.startswith(b"@prefix "))
-    body = [line for line in lines if not line.startswith(b"@prefix ")]
-    return b"\n".join(head) + b"\n\n" + b"\n".join(body).lstrip(b"\n")
+@dataclass
+class DataFacts:
+    """What the dataset description says of the data: its entities and the days its periods cover."""
+
+    entities: int
+    temporal: tuple[str, str] | None
 
 
-def _jsonld(triples: list[ox.Triple], context: dict[str, str]) -> dict[str, object]:
-    """Return flattened JSON-LD of ``triples`` (sorted): one node object per subject, in order.
+@dataclass
+class Lines:
+    """The three named graphs as sorted, unique N-Triples lines (IRIs under the build's base), and facts of the data."""
+
+    ontology: list[str]
+    data: list[str]
+    inferred: list[str]
+    facts: DataFacts
+
+
+def graph_lines(g: Graph, base: str = DEFAULT_BASE) -> list[str]:
+    """The triples of ``g`` as sorted, unique N-Triples lines, IRIs moved to ``base``."""
+    terms = Terms(base)
+    try:
+        return sort_unique([terms.line(s, p, o) for s, p, o in g])
+    except TermError as exc:
+        raise BuildError(str(exc)) from None
+
+
+def rebased_lines(lines: list[str], base: str) -> list[str]:
+    """``lines`` (written with the default base) with subject, predicate and IRI object moved to ``base``, sorted."""
+    if base == DEFAULT_BASE:
+        return lines
+    old, new = "<" + DEFAULT_BASE, "<" + base
+
+    def move(term: str) -> str:
+        return new + term[len(old) :] if term.startswith(old) else term
+
+    out = []
+    for line in lines:
+        s, p, rest = line.split(" ", 2)
+        out.append(f"{move(s)} {move(p)} {move(rest)}")  # an IRI object starts the rest; a literal never moves
+    return sort_unique(out)
+
+
+def _facts(data_lines: Iterable[str], days: Iterable[str]) -> DataFacts:
+    """Entities (subjects under …/id/ without a fragment) and the first and last day of the data's periods.
+
+    ``data_lines`` are sorted and written with the default base (a subject's lines are together).
+    """
+    prefix = f"<{ID}"
+    entities = 0
+    last = None
+    for line in data_lines:
+        s = subject_of(line)
+        if s != last:
+            last = s
+            if s.startswith(prefix) and "#" not in s:
+                entities += 1
+    ordered = sorted(days)
+    return DataFacts(entities, (ordered[0], ordered[-1]) if ordered else None)
+
+
+def _graph_facts(data: Graph) -> DataFacts:
+    entities = {
+        s for s in data.subjects() if isinstance(s, URIRef) and str(s).startswith(str(ID)) and "#" not in str(s)
+    }
+    days = sorted(str(o) for o in data.objects(None, TIME.inXSDDate))
+    return DataFacts(len(entities), (days[0], days[-1]) if days else None)
+
+
+def _serialize(quads: Iterable[ox.Quad], fmt: ox.RdfFormat, target: Path, prefixes: dict[str, str]) -> None:
+    """Write Turtle or TriG with pyoxigraph, streaming, then put its @prefix lines in sorted order."""
+    raw = target.with_name(f".{target.name}.raw")
+    with open(raw, "wb") as f:
+        ox.serialize(quads, f, format=fmt, prefixes=prefixes)
+    with open(raw, "rb") as src, open(target, "wb") as dst:
+        head = []
+        line = src.readline()
+        while line.startswith(b"@prefix "):
+            head.append(line.rstrip(b"\n"))
+            line = src.readline()
+        while line == b"\n":
+            line = src.readline()
+        dst.write(b"\n".join(sorted(head)) + b"\n\n" + line)
+        shutil.copyfileobj(src, dst, 1 << 20)
+    raw.unlink()
+
+
+def _write_jsonld(quads: Iterable[ox.Quad], context: dict[str, str], target: Path) -> None:
+    """Write flattened JSON-LD of ``quads`` (sorted): one node object per subject, in order.
 
     IRIs are written as compact IRIs of the context's prefixes; a JSON-LD processor expands them
-    back, so the document is the same graph as kg.nt (tests parse both and compare).
+    back, so the document is the same graph as kg.nt (tests parse both and compare). The bytes are
+    those of ``json.dumps({"@context": …, "@graph": [nodes]}, indent=1, sort_keys=True)``, written
+    one node at a time.
     """
     by_length = sorted(context.items(), key=lambda kv: -len(kv[1]))
+    enc = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes strings with
+    compacted: dict[str, str] = {}
+    xsd_string, rdf_type = str(XSD.string), str(RDF.type)
 
     def compact(iri: str) -> str:
+        known = compacted.get(iri)
+        if known is not None:
+            return known
+        out = iri
         for prefix, ns in by_length:
             if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns) :].startswith("//"):
-                return f"{prefix}:{iri[len(ns) :]}"
-        return iri
+                out = f"{prefix}:{iri[len(ns) :]}"
+                break
+        if len(compacted) < 100_000:  # predicates, classes, datatypes repeat; instance IRIs mostly not
+            compacted[iri] = out
+        return out
 
     def node_id(n: ox.NamedNode | ox.BlankNode) -> str:
         return f"_:{n.value}" if isinstance(n, ox.BlankNode) else compact(n.value)
 
-    def value(o: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
+    # json.dumps(indent=1) encodes in Python; the same text is put together here from strings encoded
+    # by json's C string encoder: a node at depth 2, its lists' items at depth 4, their keys at depth 5.
+    def value(o: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
         if isinstance(o, ox.NamedNode | ox.BlankNode):
-            return {"@id": node_id(o)}
-        if o.language:
-            return {"@value": o.value, "@language": o.language}
-        if o.datatype.value == str(XSD.string):
-            return {"@value": o.value}
-        return {"@value": o.value, "@type": compact(o.datatype.value)}
-
-    nodes: list[dict[str, Any]] = []  # JSON-LD node objects: "@id" a string, every other key a list
-    current = None
-    for t in triples:
-        subject, obj = t.subject, t.object
-        assert not isinstance(subject, ox.Triple) and not isinstance(obj, ox.Triple)  # no RDF-star in dumps
-        if subject != current:
-            current = subject
-            nodes.append({"@id": node_id(subject)})
-        node = nodes[-1]
-        if t.predicate.value == str(RDF.type) and isinstance(obj, ox.NamedNode):
-            node.setdefault("@type", []).append(compact(obj.value))
+            pairs = [("@id", node_id(o))]
+        elif o.language:
+            pairs = [("@language", o.language), ("@value", o.value)]
+        elif o.datatype.value == xsd_string:
+            pairs = [("@value", o.value)]
         else:
-            node.setdefault(compact(t.predicate.value), []).append(value(obj))
-    return {"@context": context, "@graph": nodes}
+            pairs = [("@type", compact(o.datatype.value)), ("@value", o.value)]
+        return "    {\n" + ",\n".join(f"     {enc(k)}: {enc(v)}" for k, v in pairs) + "\n    }"
+
+    def node_text(node: dict[str, Any]) -> str:
+        parts = []
+        for key in sorted(node):
+            items = node[key]
+            if key == "@id":
+                parts.append(f"   {enc(key)}: {enc(items)}")
+            else:
+                parts.append(f"   {enc(key)}: [\n" + ",\n".join(items) + "\n   ]")
+        return "  {\n" + ",\n".join(parts) + "\n  }"
+
+    empty = json.dumps({"@context": context, "@graph": []}, ensure_ascii=False, indent=1, sort_keys=True)
+    assert empty.endswith('"@graph": []\n}')
+    with open(target, "w", encoding="utf-8") as f:
+        written = 0
+
+        def flush(node: dict[str, Any]) -> None:
+            nonlocal written
+            f.write((",\n" if written else empty[: -len("[]\n}")] + "[\n") + node_text(node))
+            written += 1
+
+        node: dict[str, Any] | None = None  # "@id": the node's id; every other key: its items' JSON texts
+        current = None
+        for t in quads:
+            subject, obj = t.subject, t.object
+            assert not isinstance(subject, ox.Triple) and not isinstance(obj, ox.Triple)  # no RDF-star in dumps
+            if subject != current:
+                if node is not None:
+                    flush(node)
+                current = subject
+                node = {"@id": node_id(subject)}
+            assert node is not None
+            if t.predicate.value == rdf_type and isinstance(obj, ox.NamedNode):
+                node.setdefault("@type", []).append("    " + enc(compact(obj.value)))
+            else:
+                node.setdefault(compact(t.predicate.value), []).append(value(obj))
+        if node is not None:
+            flush(node)
+        f.write("\n ]\n}\n" if written else empty + "\n")
 
 
-def dl_profile(triples: list[ox.Triple]) -> list[ox.Triple]:
-    """Return ``triples`` (sorted) with every literal of a datatype outside OWL 2's datatype map as a plain literal.
+OUTSIDE_OWL2_NT = tuple(f'"^^<{d}>' for d in OUTSIDE_OWL2_DATATYPE_MAP)
+
+
+def dl_profile(lines: Iterable[str]) -> Iterator[str]:
+    """Yield ``lines`` (sorted) with every literal of a datatype outside OWL 2's datatype map as a plain literal.
 
     The lexical form is kept character for character (``"2007-06-29"^^xsd:date`` becomes
     ``"2007-06-29"``); the ontology gives those properties range rdfs:Literal, which plain literals
-    satisfy. Everything else is unchanged.
+    satisfy. Everything else is unchanged. Only objects change, so the lines stay sorted once each
+    subject-and-predicate group is sorted again (and repeats dropped).
     """
-    outside = {str(d) for d in OUTSIDE_OWL2_DATATYPE_MAP}
-    out = set()
-    for t in triples:
-        o = t.object
-        if isinstance(o, ox.Literal) and o.datatype.value in outside:
-            o = ox.Literal(o.value)
-        out.add(ox.Triple(t.subject, t.predicate, o))
-    return sorted(out, key=str)
+    group: list[str] = []
+    head = None
+    for line in lines:
+        s, p, rest = line.split(" ", 2)
+        o = rest[:-2]
+        if o.endswith(OUTSIDE_OWL2_NT):
+            line = f"{s} {p} {o[: o.rindex('^^<')]} ."
+        if (s, p) != head:
+            yield from sort_unique(group)
+            group, head = [], (s, p)
+        group.append(line)
+    yield from sort_unique(group)
+
+
+def _merged(*sorted_lines: Iterable[str]) -> Iterator[str]:
+    """The union of sorted, unique line sequences, sorted, without repeats."""
+    for line, _ in groupby(heapq.merge(*sorted_lines)):
+        yield line
 
 
 def write_tables_zip(data_dir: Path, target: Path) -> None:
@@ -250,52 +367,52 @@ def write_tables_zip(data_dir: Path, target: Path) -> None:
             zf.writestr(info, (data_dir / name).read_bytes())
 
 
-def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> Manifest:
+def write_dumps(graphs: Graphs | Lines, out: Path, settings: Settings) -> Manifest:
     """Write all dump files into the (empty) folder ``out``; return the manifest.
 
-    Turtle, TriG and N-Triples are written by pyoxigraph from sorted triples (fast at millions of
-    triples, deterministic); JSON-LD as flattened node objects with the project's context.
+    Every dump is written from sorted N-Triples lines, streaming: N-Triples directly, Turtle and
+    TriG by pyoxigraph from the lines parsed back (fast at millions of triples, deterministic),
+    JSON-LD as flattened node objects with the project's context, one subject at a time.
     """
     base = settings.base_iri
+    if isinstance(graphs, Graphs):
+        onto_, data_, inf_ = (graph_lines(g, base) for g in (graphs.ontology, graphs.data, graphs.inferred))
+        lines = Lines(onto_, data_, inf_, _graph_facts(graphs.data))
+    else:
+        lines = graphs
     prefixes = _prefixes(base, instances=False)
-    onto, data, inf = (_ox_triples(g, base) for g in (graphs.ontology, graphs.data, graphs.inferred))
-    asserted = sorted(set(onto) | set(data), key=str)
-    (out / "kg.ttl").write_bytes(
-        _with_sorted_prefixes(ox.serialize(asserted, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
-    )
-    nt = ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES)
-    assert nt is not None  # returned when given no output file
-    nt_lines = sorted(line for line in nt.split(b"\n") if line.strip())
-    (out / "kg.nt").write_bytes(b"\n".join(nt_lines) + b"\n")
+    onto, data, inf = lines.ontology, lines.data, lines.inferred
+    scratch = out / ".scratch"
+    scratch.mkdir()
+    write_lines(_merged(onto, data), out / "kg.nt")
+    _serialize(parse_lines(out / "kg.nt"), ox.RdfFormat.TURTLE, out / "kg.ttl", prefixes)
     context = _prefixes(base)  # the JSON-LD context: our prefixes, id: included
     (out / "context.jsonld").write_text(
         json.dumps({"@context": context}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    (out / "kg.jsonld").write_text(
-        json.dumps(_jsonld(asserted, context), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    quads = [
-        ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(rebase(str(name), base)))
-        for name, triples in ((GRAPH_ONTOLOGY, onto), (GRAPH_DATA, data), (GRAPH_INFERRED, inf))
-        for t in triples
-    ]
-    (out / "kg.trig").write_bytes(
-        _with_sorted_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
-    )
-    (out / DL_EXPORT).write_bytes(
-        _with_sorted_prefixes(ox.serialize(dl_profile(asserted), format=ox.RdfFormat.TURTLE, prefixes=prefixes))
-    )
+    _write_jsonld(parse_lines(out / "kg.nt"), context, out / "kg.jsonld")
+
+    def named(name: URIRef, part: list[str]) -> Iterator[ox.Quad]:
+        path = scratch / f"{name.rsplit('/', 1)[-1]}.nt"
+        write_lines(part, path)
+        graph = ox.NamedNode(rebase(str(name), base))
+        for q in parse_lines(path):
+            yield ox.Quad(q.subject, q.predicate, q.object, graph)
+
+    quads = chain(named(GRAPH_ONTOLOGY, onto), named(GRAPH_DATA, data), named(GRAPH_INFERRED, inf))
+    _serialize(quads, ox.RdfFormat.TRIG, out / "kg.trig", prefixes)
+    write_lines(dl_profile(read_lines(out / "kg.nt")), scratch / "dl.nt")
+    _serialize(parse_lines(scratch / "dl.nt"), ox.RdfFormat.TURTLE, out / DL_EXPORT, prefixes)
+    shutil.rmtree(scratch)
     write_tables_zip(settings.data_dir, out / "tables.zip")
     counts = {"ontology": len(onto), "data": len(data), "inferred": len(inf)}
     files: dict[str, DumpFile] = {}
     for name, (media, _desc) in DUMP_FILES.items():
-        raw = (out / name).read_bytes()
-        files[name] = {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "media_type": media}
+        files[name] = _digest(out / name, media)
     version = hashlib.sha256("".join(files[n]["sha256"] for n in sorted(files)).encode()).hexdigest()[:16]
-    void = void_graph(settings, counts, files, version, graphs.data)
+    void = void_graph(settings, counts, files, version, lines.facts)
     (out / "void.ttl").write_text(void.serialize(format="turtle"), encoding="utf-8")
-    raw = (out / "void.ttl").read_bytes()
-    files["void.ttl"] = {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "media_type": "text/turtle"}
+    files["void.ttl"] = _digest(out / "void.ttl", "text/turtle")
     manifest: Manifest = {
         "version": version,
         "software": __version__,
@@ -306,6 +423,17 @@ def write_dumps(graphs: Graphs, out: Path, settings: Settings) -> Manifest:
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
+
+
+def _digest(path: Path, media_type: str) -> DumpFile:
+    """Size and SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return {"bytes": size, "sha256": h.hexdigest(), "media_type": media_type}
 
 
 KEYWORDS = {
@@ -329,12 +457,6 @@ def _typed(g: Graph, node: URIRef, *classes: URIRef, label: str | None = None) -
     if label:
         g.add((node, RDFS.label, Literal(label, lang="en")))
     return node
-
-
-def _temporal_bounds(data: Graph) -> tuple[str, str] | None:
-    """Return the first and last day of the periods the data describes (OWL-Time instants)."""
-    days = sorted(str(o) for o in data.objects(None, TIME.inXSDDate))
-    return (days[0], days[-1]) if days else None
 
 
 def _agents(g: Graph, ds: URIRef, url: str) -> tuple[URIRef, URIRef]:
@@ -370,7 +492,7 @@ def _rights(g: Graph) -> tuple[URIRef, URIRef]:
 
 
 def void_graph(
-    settings: Settings, counts: dict[str, int], files: dict[str, DumpFile], version: str, data: Graph
+    settings: Settings, counts: dict[str, int], files: dict[str, DumpFile], version: str, facts: DataFacts
 ) -> Graph:
     """Return the VoID + DCAT description of the dataset (IRIs only, no blank nodes).
 
@@ -415,7 +537,7 @@ def void_graph(
     g.add((ds, DCTERMS.spatial, _typed(g, tokyo, DCTERMS.Location)))
     g.add((tokyo, RDFS.label, Literal("東京都", lang="ja")))
     g.add((tokyo, RDFS.label, Literal("Tokyo", lang="en")))
-    bounds = _temporal_bounds(data)
+    bounds = facts.temporal
     if bounds:
         period = _typed(g, URIRef(f"{ds}#temporal"), DCTERMS.PeriodOfTime)
         g.add((period, DCAT.startDate, Literal(bounds[0], datatype=XSD.date)))
@@ -424,10 +546,7 @@ def void_graph(
     g.add((ds, OWL.versionInfo, Literal(version)))
     g.add((ds, DCAT3_VERSION, Literal(version)))
     g.add((ds, VOID.triples, Literal(sum(counts.values()), datatype=XSD.integer)))
-    entities = {
-        s for s in data.subjects() if isinstance(s, URIRef) and str(s).startswith(str(ID)) and "#" not in str(s)
-    }
-    g.add((ds, VOID.entities, Literal(len(entities), datatype=XSD.integer)))
+    g.add((ds, VOID.entities, Literal(facts.entities, datatype=XSD.integer)))
     g.add((ds, VOID.uriSpace, Literal(rebase(str(ID), base))))
     g.add((ds, VOID.vocabulary, URIRef(rebase(str(ONTOLOGY_IRI), base))))
     g.add((ds, VOID.vocabulary, URIRef(rebase(str(KGO), base))))
@@ -505,38 +624,165 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+# Up to this many data triples the reference engines (owlrl, pySHACL) reason and validate; above it,
+# the compiled OWL RL reasoner and the Rust ``shacl`` validator, which give the same results
+# (tests/test_build_scale.py) in time and memory that grow linearly with the data.
+REFERENCE_ENGINES_MAX_TRIPLES = 50_000
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engines a build used, and why."""
+
+    reasoner: str  # owlrl | reasonable | compiled | none
+    validator: str  # pyshacl | shacl | none
+    reason: str
+
+    def __str__(self) -> str:
+        return f"reasoner {self.reasoner}, validator {self.validator} ({self.reason})"
+
+
+def choose_engines(settings: Settings, data_triples: int, reason: bool = True, validate: bool = True) -> Engines:
+    """The engines for ``data_triples``: the settings' choice, or by size where it is ``auto``."""
+    small = data_triples <= REFERENCE_ENGINES_MAX_TRIPLES
+    reasoner = settings.reasoner if settings.reasoner != "auto" else ("owlrl" if small else "compiled")
+    validator = settings.validator if settings.validator != "auto" else ("pyshacl" if small else "shacl")
+    if reasoner not in REASONERS or reasoner == "auto":
+        raise ValueError(f"unknown reasoner {reasoner!r}; use one of {', '.join(REASONERS)}")
+    if validator not in VALIDATORS or validator == "auto":
+        raise ValueError(f"unknown validator {validator!r}; use one of {', '.join(VALIDATORS)}")
+    auto = "auto" in (settings.reasoner, settings.validator)
+    relation = "at most" if small else "more than"
+    why = f"auto: {data_triples:,} data triples, {relation} {REFERENCE_ENGINES_MAX_TRIPLES:,}" if auto else "as set"
+    return Engines(reasoner if reason else "none", validator if validate else "none", why)
+
+
+def _conforming(report: Report) -> Report:
+    if not report.conforms:
+        first = "\n".join(f"  {v.focus} {v.path}: {v.message_en}" for v in report.violations[:20])
+        raise BuildError(f"the graph does not conform to the shapes ({len(report.violations)} results):\n{first}")
+    return report
+
+
+def _check_ontology(ontology: Graph) -> None:
+    restrictions = set(ontology.subjects(RDF.type, OWL.Restriction))
+    if any(isinstance(x, BNode) and x not in restrictions for t in ontology for x in t):
+        raise BuildError("the ontology has blank nodes that are not OWL restrictions; give every other node an IRI")
+
+
+def build_lines(
+    settings: Settings, work: Path, reason: bool = True, validate: bool = True, progress: Progress | None = None
+) -> tuple[Lines, Report | None, Engines]:
+    """Map the tables to N-Triples lines, validate and reason; return the lines of the three graphs.
+
+    No rdflib graph of the data is made unless a reference engine is chosen (small data): the
+    data graph is a sorted list of N-Triples lines, validated from a file by the Rust engine and
+    reasoned over by the compiled reasoner. ``work`` is an empty folder for files on the way.
+    """
+    say = progress or (lambda _text: None)
+    try:
+        check_memory(settings.data_dir)
+    except NotEnoughMemory as exc:
+        raise OutOfMemory(str(exc)) from None
+    ontology = load_ontology(settings)
+    _check_ontology(ontology)
+    records = load_records(settings.data_dir)
+    sink = LineSink(DEFAULT_BASE)
+    try:
+        map_into(records, sink)
+        for t in search_keys(sink.labelled_names()):
+            sink.add(t)
+    except TermError as exc:
+        raise BuildError(str(exc)) from None
+    del records
+    if sink.has_blank_nodes:
+        raise BuildError("the data graph has blank nodes; give every node an IRI")
+    data = sort_unique(sink.lines)
+    facts = _facts(data, sink.days)
+    del sink
+    onto = graph_lines(ontology)
+    engines = choose_engines(settings, len(data), reason, validate)
+    say(f"mapped {len(data):,} data triples; {engines}")
+    report = None
+    if validate:
+        asserted = work / "asserted.nt"
+        write_lines(_merged(onto, data), asserted)
+        shapes = load_shapes(settings)
+        if engines.validator == "shacl":
+            report = validate_ntriples_file(asserted, shapes)
+        else:
+            report = run_validation(Graph().parse(asserted, format="nt"), shapes, engine=engines.validator)
+        asserted.unlink()
+        _conforming(report)
+        say(f"validated ({engines.validator}): conforms")
+    inferred: list[str] = []
+    if reason:
+        if engines.reasoner == "compiled":
+            try:
+                inferred = list(minus(CompiledReasoner(ontology, DEFAULT_BASE).infer(data), onto))
+            except Unsupported as exc:
+                raise BuildError(f"the compiled reasoner cannot reason here: {exc}") from None
+        else:
+            data_graph = Graph().parse(data="\n".join(data), format="nt")
+            inferred = graph_lines(infer(ontology, data_graph, engines.reasoner))
+        say(f"reasoned ({engines.reasoner}): {len(inferred):,} inferred triples")
+    base = settings.base_iri
+    lines = Lines(rebased_lines(onto, base), rebased_lines(data, base), rebased_lines(inferred, base), facts)
+    return lines, report, engines
+
+
+Progress = Callable[[str], None]
+
+
 def build(
     settings: Settings,
     out: Path | None = None,
     reason: bool = True,
     validate: bool = True,
     graphs: Graphs | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Manifest, Report | None]:
     """Build the graph and write the dumps atomically to ``out`` (default ``settings.dist_dir``).
 
     ``graphs``, when given, is what ``assemble(settings, reason)`` returned already (it is not
-    assembled again). Returns the manifest and the SHACL report (None when validation is skipped).
+    assembled again). Otherwise the tables are mapped to N-Triples lines (:func:`build_lines`),
+    which scale to tens of millions of triples. ``progress`` is told the engines chosen and each
+    step done. Returns the manifest and the SHACL report (None when validation is skipped).
     Raises DataError for bad tables and BuildError when the graph does not conform;
     in both cases ``out`` is untouched.
     """
     out = Path(out or settings.dist_dir)
-    graphs = graphs or assemble(settings, reason=reason)
     report = None
-    if validate:
-        report = run_validation(graphs.data + graphs.ontology, load_shapes(settings), engine=settings.validator)
-        if not report.conforms:
-            first = "\n".join(f"  {v.focus} {v.path}: {v.message_en}" for v in report.violations[:20])
-            raise BuildError(f"the graph does not conform to the shapes ({len(report.violations)} results):\n{first}")
+    if graphs is not None and validate:
+        engine = choose_engines(settings, len(graphs.data)).validator
+        report = _conforming(run_validation(graphs.data + graphs.ontology, load_shapes(settings), engine=engine))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     tmp.chmod(0o755)
     try:
-        manifest = write_dumps(graphs, tmp, settings)
+        dumps: Graphs | Lines
+        if graphs is not None:
+            dumps = graphs
+        else:
+            work = tmp / ".work"
+            work.mkdir()
+            dumps, report, _engines = build_lines(settings, work, reason, validate, progress)
+            work.rmdir()
+        manifest = write_dumps(dumps, tmp, settings)
         _replace_dir(tmp, out)
+    except MemoryError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutOfMemory(
+            "not enough memory: the build ran out of it (nothing was written). Free memory, raise the limit "
+            "(ulimit -v, the cgroup's memory.max), or build on a machine with more."
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest, report
 
 
-__all__ = ["build", "assemble", "BuildError", "Graphs", "DEFAULT_BASE"]
+__all__ = [
+    "build", "build_lines", "assemble", "choose_engines", "BuildError", "OutOfMemory", "Engines", "Graphs",
+    "DEFAULT_BASE",
+]  # fmt: skip

@@ -10,14 +10,15 @@ No blank nodes are made, so every dump is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, TIME, XSD
-from rdflib.term import Identifier
+from rdflib.term import Identifier, Node
 
 from ..dates import fiscal_year_bounds, law_number_year
 from ..namespaces import EGOV_LAW, ESTAT_SAC, KGO, SCHEMA, entity
@@ -70,12 +71,18 @@ def canonical_decimal(value: object) -> str:
     return text if "." in text else text + ".0"
 
 
+class TripleSink(Protocol):
+    """Where the mapping puts triples: an rdflib ``Graph``, or a :class:`kg.pipeline.ntriples.LineSink` at scale."""
+
+    def add(self, triple: tuple[Node, Node, Node], /) -> object: ...
+
+
 @dataclass
 class MappingContext:
     """The graph being built, the records, and the helpers every table's function shares."""
 
     records: Records
-    g: Graph = field(default_factory=Graph)
+    g: TripleSink = field(default_factory=Graph)
     agent_tables: dict[str, str] = field(default_factory=dict)
     concept_kind: dict[str, str] = field(default_factory=dict)
     plan_kind: dict[str, str] = field(default_factory=dict)
@@ -539,19 +546,34 @@ def map_figures(m: MappingContext) -> None:
         m.cite(s, r.citations("source"))
 
 
+def search_keys(names: Mapping[Node, Iterable[str]]) -> Iterable[tuple[Node, Node, Node]]:
+    """The ``kgo:searchKey`` triples of entities with the given names (labels and alternative labels:
+    kana readings, short names), folded for matching."""
+    for s, texts in names.items():
+        keys = sorted({match_key(text) for text in texts})
+        yield s, KGO.searchKey, Literal(" | ".join(keys))
+
+
 def add_search_keys(g: Graph) -> None:
-    """Give every labelled entity a ``kgo:searchKey``: its labels and alternative labels (kana
-    readings, short names) folded for matching."""
-    for s in sorted({s for s in g.subjects(RDFS.label) if isinstance(s, Identifier)}):
-        names = [*g.objects(s, RDFS.label), *g.objects(s, SKOS.altLabel)]
-        keys = sorted({match_key(str(label)) for label in names})
-        g.add((s, KGO.searchKey, Literal(" | ".join(keys))))
+    """Give every labelled entity of ``g`` a ``kgo:searchKey`` (see :func:`search_keys`)."""
+    labelled = sorted({s for s in g.subjects(RDFS.label) if isinstance(s, Identifier)})
+    names: dict[Node, list[str]] = {
+        s: [str(o) for p in (RDFS.label, SKOS.altLabel) for o in g.objects(s, p)] for s in labelled
+    }
+    for t in list(search_keys(names)):
+        g.add(t)
 
 
 def map_records(records: Records) -> Graph:
     """Return the data graph for ``records``: every registered table mapping, in registration order."""
-    context = MappingContext(records)
+    g = Graph()
+    map_into(records, g)
+    add_search_keys(g)
+    return g
+
+
+def map_into(records: Records, sink: TripleSink) -> None:
+    """Put the triples of every registered table mapping into ``sink`` (search keys not included)."""
+    context = MappingContext(records, sink)
     for map_table in TABLE_MAPPERS.values():
         map_table(context)
-    add_search_keys(context.g)
-    return context.g
