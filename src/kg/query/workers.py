@@ -319,9 +319,9 @@ class Zygote:
             if "pid" in message:
                 self._pending.popleft().set_result(message["pid"])
             else:
-                child = self._children.pop(message["ended"], None)
-                if child is not None:
-                    child.ended(message["code"])
+                ended = int(message["ended"])
+                if ended in self._children:
+                    self._children.pop(ended).ended(int(message["code"]))
 
     async def fork(self, memory_limit: int, nice: int, fds: tuple[int, int, int]) -> ZygoteChild:
         """A worker with ``fds`` as its stdin, stdout and stderr (the caller holds ``lock``: one
@@ -366,10 +366,11 @@ def _zygote_main(sock: socket.socket, open_store: Callable[[], ox.Store]) -> NoR
         if _LIBC is not None:  # ends with the server, even one killed with SIGKILL
             _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         children: dict[int, int] = {}  # pidfd → pid
+        ours = sock.fileno()
         while True:
-            ready, _, _ = select.select([sock, *children], [], [])
+            ready, _, _ = select.select([ours, *children], [], [])
             for fd in ready:
-                if fd is sock:
+                if fd == ours:
                     data, fds, _flags, _address = socket.recv_fds(sock, 256, 3)
                     if not data:
                         raise SystemExit(0)  # the server closed its end
