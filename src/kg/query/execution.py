@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from ..namespaces import PREFIXES
+from .binding import values_first
 from .types import NotAcceptable, QueryRefused, QueryRequest, QueryResult
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -313,7 +314,9 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
     """Run ``request`` on ``store`` and return its serialized result, cut at ``request.max_rows``."""
     start = time.perf_counter()
     kwargs = _dataset_arguments(store, request)
-    answer = store.query(request.query, **kwargs)
+    # parameters also as a leading VALUES row, so the planner binds them first (see kg.query.binding)
+    query = values_first(request.query, {k: term_from_tuple(v) for k, v in request.bindings.items()})
+    answer = store.query(query, **kwargs)
     limit = request.max_rows
     if isinstance(answer, ox.QuerySolutions):
         fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])]
@@ -322,7 +325,7 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
             body, rows = fast
             truncated = False
         else:  # more than the limit: run again and cut (the deadline covers both runs)
-            again = store.query(request.query, **kwargs)
+            again = store.query(query, **kwargs)
             assert isinstance(again, ox.QuerySolutions)  # the same query: the same form
             body, rows, truncated = _solutions_cut(again, fmt, limit)
         return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
