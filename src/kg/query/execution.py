@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, TypedDict, cast
 from xml.sax.saxutils import escape, quoteattr
 
@@ -310,6 +310,24 @@ def _solutions_cut(answer: ox.QuerySolutions, fmt: str, limit: int) -> tuple[byt
     return serialize_solutions(variables, rows, fmt, truncated), len(rows), truncated
 
 
+def select_result(
+    answer: ox.QuerySolutions,
+    again: Callable[[], ox.QuerySolutions],
+    accept: list[str],
+    limit: int,
+    start: float,
+) -> QueryResult:
+    """Serialize SELECT solutions in the first acceptable type, cut at ``limit`` (``again`` gives them anew)."""
+    fmt = SOLUTION_TYPES[_choose(accept, SOLUTION_TYPES, CANONICAL["json"])]
+    fast = _solutions_fast(answer, fmt, limit)
+    if fast is not None:
+        body, rows = fast
+        truncated = False
+    else:  # more than the limit: run again and cut (the deadline covers both runs)
+        body, rows, truncated = _solutions_cut(again(), fmt, limit)
+    return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
+
+
 def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
     """Run ``request`` on ``store`` and return its serialized result, cut at ``request.max_rows``."""
     start = time.perf_counter()
@@ -319,16 +337,13 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
     answer = store.query(query, **kwargs)
     limit = request.max_rows
     if isinstance(answer, ox.QuerySolutions):
-        fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])]
-        fast = _solutions_fast(answer, fmt, limit)
-        if fast is not None:
-            body, rows = fast
-            truncated = False
-        else:  # more than the limit: run again and cut (the deadline covers both runs)
-            again = store.query(query, **kwargs)
-            assert isinstance(again, ox.QuerySolutions)  # the same query: the same form
-            body, rows, truncated = _solutions_cut(again, fmt, limit)
-        return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
+
+        def again() -> ox.QuerySolutions:  # the same query: the same form
+            solutions = store.query(query, **kwargs)
+            assert isinstance(solutions, ox.QuerySolutions)
+            return solutions
+
+        return select_result(answer, again, request.accept, limit, start)
     if isinstance(answer, ox.QueryBoolean):
         fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ASK_FORMATS)]
         return QueryResult(
