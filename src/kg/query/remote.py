@@ -36,7 +36,8 @@ _TOKENS = re.compile(
     r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
     r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*)'
     r"|(?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<word>\b(?:SELECT|WHERE|GROUP|BY|HAVING|ORDER|LIMIT|OFFSET|VALUES|CONSTRUCT|DESCRIBE|ASK|FROM)\b)",
+    r"|(?P<word>\b(?:SELECT|WHERE|GROUP|BY|HAVING|ORDER|LIMIT|OFFSET|VALUES|CONSTRUCT|DESCRIBE|ASK|FROM)\b)"
+    r"|(?P<brace>[{}])",  # a brace ends a sub-select's GROUP BY (or any clause) before what follows it
     re.I,
 )
 
@@ -57,6 +58,9 @@ def bind_by_rewriting(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]
     selects = 0
     for m in _TOKENS.finditer(query):
         if m.group("skip"):
+            continue
+        if m.group("brace"):
+            section = ""
             continue
         if m.group("word"):
             section = m.group("word").upper()
