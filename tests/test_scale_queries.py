@@ -26,7 +26,7 @@ import pytest
 from kg.pipeline.builder import build
 from kg.query import Kind, QueryRequest, QueryService, ensure_store, load_saved_queries, open_store, run_query
 from kg.query.binding import values_first
-from kg.query.execution import term_to_tuple
+from kg.query.execution import execute, term_to_tuple
 from kg.query.precomputed import answer_key, ensure_answers, read_answer
 from kg.query.remote import bind_by_rewriting
 from kg.query.saved import parse_saved_query
@@ -204,6 +204,9 @@ def test_the_service_answers_a_precomputed_query_from_the_store(synthetic: Path,
     assert isinstance(live, ox.QuerySolutions)
     assert result.rows == sum(rows(live)[1].values()) > 0
     assert result.body.decode().splitlines()[0] == ",".join(v.value for v in live.variables)
+    stored = asyncio.run(service.run(QueryRequest(q.text, [JSON], defaults), Kind.SAVED))
+    assert stored.where == "precomputed"
+    assert stored.body == execute(service.store, QueryRequest(q.text, [JSON], defaults)).body  # the same bytes
     cut = asyncio.run(service.run(QueryRequest(q.text, [JSON], defaults, max_rows=2), Kind.SAVED))
     assert cut.rows == 2 and cut.truncated  # the row limit holds for a stored answer too
     other = {k: term_to_tuple(v) for k, v in q.bindings({"min": "3"}).items()}

@@ -310,6 +310,11 @@ def _solutions_cut(answer: ox.QuerySolutions, fmt: str, limit: int) -> tuple[byt
     return serialize_solutions(variables, rows, fmt, truncated), len(rows), truncated
 
 
+def chosen_solution_type(accept: list[str]) -> str:
+    """The media type a SELECT answer is written in for ``accept``."""
+    return CANONICAL[SOLUTION_TYPES[_choose(accept, SOLUTION_TYPES, CANONICAL["json"])]]
+
+
 def select_result(
     answer: ox.QuerySolutions,
     again: Callable[[], ox.QuerySolutions],
