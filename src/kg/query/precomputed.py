@@ -49,12 +49,21 @@ def ensure_answers(store: ox.Store, store_dir: Path, registry: dict[str, SavedQu
 
     Return answer key → file for every one of them. Each file is written to a temporary name and
     then renamed, so a reader never sees half an answer; processes started together on one store
-    compute each answer once (a file lock).
+    compute each answer once (a file lock). In a folder this process may not write, the answers
+    already there are used and the others run as usual.
     """
     folder = store_dir / ANSWERS
-    folder.mkdir(exist_ok=True)
     found: dict[str, Path] = {}
-    with open(folder / ".lock", "w") as lock:
+    try:
+        folder.mkdir(exist_ok=True)
+        lock = open(folder / ".lock", "w")  # noqa: SIM115 - closed below
+    except OSError:  # a store folder this process may not write (mounted read-only): the queries just run
+        for q, bindings in precomputed_queries(registry):
+            key = answer_key(q.text, bindings)
+            if (folder / f"{q.name}-{key}.srj").exists():
+                found[key] = folder / f"{q.name}-{key}.srj"
+        return found
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for q, bindings in precomputed_queries(registry):
             key = answer_key(q.text, bindings)
