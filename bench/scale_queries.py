@@ -297,11 +297,12 @@ def report(result: dict) -> list[str]:
     """The report's section (replaces the section of the same title in REPORT.md)."""
     rows = result["rows"]
     setup = result["setup"]
+    precomputed = sum(1 for r in rows if r.get("precomputed"))
     lines = [
         f"\n{SECTION}\n",
         f"Measured {result['when']} by `python bench/run.py --parts scale-queries` on the 1M synthetic edition "
         "(`kg synth --scale 1000000`), served from the on-disk store (`KG_STORE_DIR`; `kg load` checked it and computed its "
-        f"precomputed answers: {setup['kg_load_s']} s — {setup['kg_load'].splitlines()[-1]}), beside `oxigraph serve-read-only` on the same `kg.trig`. "
+        f"{precomputed} precomputed answers anew: {setup['kg_load_s']} s), beside `oxigraph serve-read-only` on the same `kg.trig`. "
         "First = the first request of a fresh server (nothing cached by us); warm = p99 of "
         f"{result['warm']} more, one at a time, a new connection each; ms until the whole body is read. "
         "Load = the machine's 1-minute load average (2 cores, shared with other sessions) when measured; a "
