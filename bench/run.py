@@ -14,7 +14,12 @@ hides the difference between fast servers.
 Part `pages` (issue 12): time to first byte of the HTML pages (landing, overview ja/en, search, a
 municipality, a plan), cold after a fresh start and warm (median, max); see bench/pages.py.
 
-Usage: python bench/run.py [--quick] [--max-scale N] [--seconds S] [--cap S] [--parts clients,memory,lanes,serving,endpoints,scale,pages]
+Part `scale-queries` (issue 21, criterion 3): every saved query (defaults and three other parameter sets)
+and every page on the 1M edition from the on-disk store, first request and warm p99, with the rows
+compared to `oxigraph serve-read-only`; see bench/scale_queries.py. Run on its own
+(`--parts scale-queries`) it replaces only its own section of REPORT.md.
+
+Usage: python bench/run.py [--quick] [--max-scale N] [--seconds S] [--cap S] [--parts clients,memory,lanes,serving,endpoints,scale,pages,scale-queries]
 """
 
 from __future__ import annotations
@@ -539,6 +544,28 @@ def memory_part(scale: int, cap: float) -> dict[str, object]:
     return out
 
 
+def synth_edition(scale: int, cap: float) -> Path:
+    """The synthetic edition's dist/ (made by `kg synth` and `kg build` when missing)."""
+    data, dist = WORK / f"synth-{scale}" / "data", WORK / f"synth-{scale}" / "dist"
+    if not (dist / "manifest.json").exists():
+        shutil.rmtree(data.parent, ignore_errors=True)
+        timed(KG + ["synth", "--scale", str(scale), "--out", str(data)], cap)
+        build = timed(KG + ["build", "--out", str(dist), "--reasoner", "reasonable", "--validator", "shacl"], cap,
+                      {"KG_DATA_DIR": str(data)})
+        if not build["ok"]:
+            raise RuntimeError(f"the {scale:,} edition did not build: {build['note']}")
+    return dist
+
+
+def scale_queries_part(cap: float, warm: int) -> dict[str, object]:
+    """Issue 21, criterion 3: every saved query and page on the 1M edition, first request and warm, vs oxigraph."""
+    import scale_queries
+
+    dist = synth_edition(1_000_000, cap)
+    venv = bench_venv()
+    return scale_queries.run(dist, dist / "store", WORK, str(venv / "bin" / "oxigraph"), warm)
+
+
 def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
     """The load test's mix with every lane, then without the LONG lane, the LIMIT lane, the hand-over, one after another."""
     out = []
@@ -561,7 +588,7 @@ def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
 
 
 def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, page_rows=(),
-           client_rows=(), memory_row=None, lanes=None, memory_10m=None) -> str:
+           client_rows=(), memory_row=None, lanes=None, scale_queries_result=None, memory_10m=None) -> str:
     import pages
     import serving
 
@@ -588,6 +615,10 @@ def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, 
         lines += serving.report(list(serving_rows))
     if page_rows:
         lines += pages.report(list(page_rows))
+    if scale_queries_result:
+        import scale_queries
+
+        lines += scale_queries.report(scale_queries_result)
     if not endpoint_rows and not scale_rows:  # only the serving part was run (the others: an earlier report)
         lines.append("\nThe endpoints and scale parts were not run here; their last run: REPORT-2026-11-23.md.")
         return "\n".join(lines) + "\n"
@@ -636,6 +667,14 @@ def main() -> None:
     saved = WORK / "results.json"
     results = json.loads(saved.read_text()) if saved.exists() else {}
     results.setdefault("runs", {})
+    if args.parts == "scale-queries" and not args.report_only:  # on its own: only its section of REPORT.md
+        import scale_queries
+
+        results["scale-queries"] = scale_queries_part(args.cap, 5 if args.quick else 50)
+        results["runs"]["scale-queries"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
+        saved.write_text(json.dumps(results, default=str))
+        scale_queries.splice(BENCH / "REPORT.md", scale_queries.report(results["scale-queries"]))
+        return
     if not args.report_only:  # run the parts asked for; the others keep their last measurements
         parts = set(args.parts.split(","))
         now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
@@ -663,6 +702,9 @@ def main() -> None:
 
             results["pages"] = pages.run(WORK / "real-dist", WORK, args.page_requests)
             results["runs"]["pages"] = now
+        if "scale-queries" in parts:
+            results["scale-queries"] = scale_queries_part(args.cap, 5 if args.quick else 50)
+            results["runs"]["scale-queries"] = now
         if "scale" in parts:
             scales = [s for s in (100_000, 1_000_000, 10_000_000) if s <= args.max_scale]
             results["scale"] = scale_part(scales, args.cap)
@@ -678,7 +720,8 @@ def main() -> None:
         return
     text = report(
         endpoint_rows, scale_rows, builds, args, results.get("serving", []), results["runs"], results.get("pages", []),
-        results.get("clients", []), results.get("memory"), results.get("lanes"), results.get("memory_10m"),
+        results.get("clients", []), results.get("memory"), results.get("lanes"), results.get("scale-queries"),
+        results.get("memory_10m"),
     )
     (BENCH / "REPORT.md").write_text(text, encoding="utf-8")
     print(text)

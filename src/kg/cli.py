@@ -477,7 +477,7 @@ def load(
     dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
 ) -> None:
     """Build (or check) an on-disk store from the dumps, so a server restart is ready at once."""
-    from .query import StoreError, ensure_store
+    from .query import StoreError, ensure_answers, ensure_store, load_saved_queries, open_store
 
     settings = _settings(dist_dir=dist)
     store = store or settings.resolved_store_dir or settings.dist_dir / "store"
@@ -489,6 +489,11 @@ def load(
         raise typer.Exit(2) from None
     verb = "built" if rebuilt else "checked (sound, up to date)"
     err.print(f"{verb} {store}/ in {time.perf_counter() - start:.1f} s; the server opens it with KG_STORE_DIR={store}")
+    start = time.perf_counter()
+    opened = open_store(settings.dist_dir, store, ensure=False)
+    answers = ensure_answers(opened, store, load_saved_queries(settings.queries_dir))
+    if answers:
+        err.print(f"{len(answers)} precomputed answers ready in {store}/answers/ ({time.perf_counter() - start:.1f} s)")
 
 
 @app.command()

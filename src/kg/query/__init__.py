@@ -8,6 +8,7 @@ no builder, reasoner or SHACL engine.
 from ..dist import StoreError, read_manifest
 from .execution import term_to_tuple
 from .placement import Kind, Lane, Placement
+from .precomputed import ensure_answers
 from .saved import ParameterError, QueryDefinitionError, SavedQuery, load_saved_queries
 from .service import AnswerCache, QueryService, worker_summary
 from .shape import MAX_NESTING, check_query, check_read_only, forbidden_keyword, nesting_depth
@@ -33,6 +34,7 @@ __all__ = [
     "QueryTooDeep",
     "check_query",
     "check_read_only",
+    "ensure_answers",
     "ensure_store",
     "forbidden_keyword",
     "nesting_depth",

@@ -14,13 +14,14 @@ import csv
 import io
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, TypedDict, cast
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
 from ..namespaces import PREFIXES
+from .binding import values_first
 from .types import NotAcceptable, QueryRefused, QueryRequest, QueryResult
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -309,23 +310,45 @@ def _solutions_cut(answer: ox.QuerySolutions, fmt: str, limit: int) -> tuple[byt
     return serialize_solutions(variables, rows, fmt, truncated), len(rows), truncated
 
 
+def chosen_solution_type(accept: list[str]) -> str:
+    """The media type a SELECT answer is written in for ``accept``."""
+    return CANONICAL[SOLUTION_TYPES[_choose(accept, SOLUTION_TYPES, CANONICAL["json"])]]
+
+
+def select_result(
+    answer: ox.QuerySolutions,
+    again: Callable[[], ox.QuerySolutions],
+    accept: list[str],
+    limit: int,
+    start: float,
+) -> QueryResult:
+    """Serialize SELECT solutions in the first acceptable type, cut at ``limit`` (``again`` gives them anew)."""
+    fmt = SOLUTION_TYPES[_choose(accept, SOLUTION_TYPES, CANONICAL["json"])]
+    fast = _solutions_fast(answer, fmt, limit)
+    if fast is not None:
+        body, rows = fast
+        truncated = False
+    else:  # more than the limit: run again and cut (the deadline covers both runs)
+        body, rows, truncated = _solutions_cut(again(), fmt, limit)
+    return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
+
+
 def execute(store: ox.Store, request: QueryRequest) -> QueryResult:
     """Run ``request`` on ``store`` and return its serialized result, cut at ``request.max_rows``."""
     start = time.perf_counter()
     kwargs = _dataset_arguments(store, request)
-    answer = store.query(request.query, **kwargs)
+    # parameters also as a leading VALUES row, so the planner binds them first (see kg.query.binding)
+    query = values_first(request.query, {k: term_from_tuple(v) for k, v in request.bindings.items()})
+    answer = store.query(query, **kwargs)
     limit = request.max_rows
     if isinstance(answer, ox.QuerySolutions):
-        fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"])]
-        fast = _solutions_fast(answer, fmt, limit)
-        if fast is not None:
-            body, rows = fast
-            truncated = False
-        else:  # more than the limit: run again and cut (the deadline covers both runs)
-            again = store.query(request.query, **kwargs)
-            assert isinstance(again, ox.QuerySolutions)  # the same query: the same form
-            body, rows, truncated = _solutions_cut(again, fmt, limit)
-        return QueryResult("select", CANONICAL[fmt], body, rows, truncated, time.perf_counter() - start)
+
+        def again() -> ox.QuerySolutions:  # the same query: the same form
+            solutions = store.query(query, **kwargs)
+            assert isinstance(solutions, ox.QuerySolutions)
+            return solutions
+
+        return select_result(answer, again, request.accept, limit, start)
     if isinstance(answer, ox.QueryBoolean):
         fmt = SOLUTION_TYPES[_choose(request.accept, SOLUTION_TYPES, CANONICAL["json"], ASK_FORMATS)]
         return QueryResult(

@@ -36,7 +36,8 @@ _TOKENS = re.compile(
     r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
     r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*)'
     r"|(?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<word>\b(?:SELECT|WHERE|GROUP|BY|HAVING|ORDER|LIMIT|OFFSET|VALUES|CONSTRUCT|DESCRIBE|ASK|FROM)\b)",
+    r"|(?P<word>\b(?:SELECT|WHERE|GROUP|BY|HAVING|ORDER|LIMIT|OFFSET|VALUES|CONSTRUCT|DESCRIBE|ASK|FROM)\b)"
+    r"|(?P<brace>[{}])",  # a brace ends a sub-select's GROUP BY (or any clause) before what follows it
     re.I,
 )
 
@@ -44,7 +45,8 @@ _TOKENS = re.compile(
 def bind_by_rewriting(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> str:
     """Return ``query`` with each bound variable replaced by its term (SEP-0007 semantics).
 
-    In the SELECT projection the variable becomes ``(term AS ?var)``; in GROUP BY it is dropped
+    In the outermost SELECT projection the variable becomes ``(term AS ?var)``, in a sub-select's
+    projection it is dropped (its body has the term); in GROUP BY it is dropped
     (grouping by a constant changes no group, and some stores refuse expressions there);
     everywhere else it becomes the term.
     """
@@ -53,17 +55,26 @@ def bind_by_rewriting(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]
     out: list[str] = []
     last = 0
     section = ""
+    selects = 0
     for m in _TOKENS.finditer(query):
         if m.group("skip"):
             continue
+        if m.group("brace"):
+            section = ""
+            continue
         if m.group("word"):
             section = m.group("word").upper()
+            selects += section == "SELECT"
             continue
         name = m.group("var")[1:]
         if name not in bindings:
             continue
         term = str(bindings[name])
-        if section == "SELECT":
+        if section == "SELECT" and selects > 1:
+            # a sub-select's projection: the term is inlined in its body, so it need not carry the
+            # variable out (the outermost projection binds it; binding it twice is an error)
+            replacement = ""
+        elif section == "SELECT":
             replacement = f"({term} AS {m.group('var')})"
         elif section == "BY" and _in_group_by(query, m.start()):
             replacement = ""

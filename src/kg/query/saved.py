@@ -1,6 +1,8 @@
 """Saved SPARQL queries: ``queries/*.rq`` files with a YAML header in ``#+`` comment lines.
 
-Header keys: ``title`` (ja/en), ``description`` (ja/en or text), ``tags``, ``params``.
+Header keys: ``title`` (ja/en), ``description`` (ja/en or text), ``tags``, ``params``, and
+``precompute`` (why the answer with the default parameters is computed once per on-disk store,
+:mod:`kg.query.precomputed`).
 Each parameter has ``type`` (string | search | integer | year | iri | municipality-code | law;
 ``search`` text is folded like ``kgo:searchKey``),
 ``default`` and ``description``. Parameter values are bound as RDF terms (SEP-0007
@@ -87,6 +89,8 @@ class SavedQuery:
     description: dict[str, str]
     tags: tuple[str, ...]
     params: tuple[Param, ...] = field(default=())
+    # Why its answer (with the default parameters) is computed once per on-disk store; "" = run each time
+    precompute: str = ""
 
     def bindings(self, values: dict[str, str]) -> dict[str, ox.NamedNode | ox.Literal]:
         """Return RDF terms for every parameter (given value or default)."""
@@ -108,6 +112,17 @@ def _lang_map(value: object, path: Path, key: str) -> dict[str, str]:
     if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
         return {str(k): v for k, v in value.items()}
     raise QueryDefinitionError(f"{path}: '{key}' must be text or a map of language → text")
+
+
+def _precompute(value: object, path: Path, text: str) -> str:
+    """The header's ``precompute`` reason (text), on a SELECT query only."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise QueryDefinitionError(f"{path}: 'precompute' must say why (text)")
+    if not re.search(r"^\s*SELECT\b", "\n".join(ln for ln in text.splitlines() if not ln.startswith("#")), re.I | re.M):
+        raise QueryDefinitionError(f"{path}: only a SELECT query can be precomputed")
+    return value.strip()
 
 
 def parse_saved_query(path: Path) -> SavedQuery:
@@ -147,6 +162,7 @@ def parse_saved_query(path: Path) -> SavedQuery:
         description=_lang_map(meta.get("description", ""), path, "description"),
         tags=tuple(str(t) for t in meta.get("tags", [])),
         params=tuple(params),
+        precompute=_precompute(meta.get("precompute"), path, text),
     )
     if not NAME_RE.match(query.name):
         raise QueryDefinitionError(f"{path}: name {query.name!r} is not lower-case-hyphenated")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..dist import Manifest, StoreError, read_manifest
+from .binding import values_first
 
 READY = "READY.json"
 
@@ -102,4 +103,5 @@ def run_query(
     subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
         ox.Variable(k): v for k, v in (bindings or {}).items()
     }
-    return store.query(query, use_default_graph_as_union=True, substitutions=subs or None)
+    text = values_first(query, dict(bindings or {}))  # the planner binds parameters first
+    return store.query(text, use_default_graph_as_union=True, substitutions=subs or None)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from rdflib import Graph
 
@@ -174,3 +174,22 @@ def local_path(iri: str, base: str) -> str | None:
         if iri.startswith(prefix):
             return "/" + iri[len(prefix) :]
     return None
+
+
+def page_key(request: Request, lang: str) -> tuple:
+    """What identifies a rendered page: the dataset version, the full URL (its links to the other
+    language are made from it) and the page language (from ``?lang`` or ``Accept-Language``)."""
+    return (context(request).version, "page", str(request.url), lang)
+
+
+def kept_page(request: Request, key: tuple) -> Response | None:
+    """The page as rendered before for ``key`` (kept per dataset version, bounded in bytes), or None."""
+    item = context(request).rendered.get(key)
+    return None if item is None else HTMLResponse(item.body)
+
+
+def keep_page(request: Request, key: tuple, response: Response) -> Response:
+    """Keep a rendered page (200 only): a warm visit is then answered without rendering it again."""
+    if response.status_code == 200:
+        context(request).rendered.put(key, QueryResult("page", "text/html", bytes(response.body), 0, False, 0.0))
+    return response

@@ -53,6 +53,8 @@ class AppContext:
     # the overviews (``overview.View``; named there, since overview imports this module), keyed by
     # (version, language, prefecture IRI or "" for the edition's page): at most one per prefecture and language
     overview_views: Memo[tuple[str, str, str], list[Any]] = field(default_factory=Memo)
+    # what the landing page says the graph holds (``overview.summary``), keyed by (version, language)
+    summaries: Memo[tuple[str, str], dict[str, object]] = field(default_factory=Memo)
     version: str = field(init=False)  # the dataset version, from the manifest
     _service: QueryService | None = None
 

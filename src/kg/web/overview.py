@@ -572,7 +572,19 @@ async def all_views(request: Request, lang: str, prefecture: Prefecture | None =
 
 
 async def summary(request: Request, lang: str) -> dict[str, object]:
-    """What the graph holds: counts per class, the five documents, and the period its dates cover."""
+    """What the graph holds: counts per class, the five documents, and the period its dates cover.
+
+    Kept per dataset version and language: read from the whole edition's timeline (2,000 rows at 1M
+    triples), it would otherwise be parsed again on every visit of the landing page.
+    """
+    ctx = context(request)
+    kept = ctx.summaries.get((ctx.version, lang))
+    if kept is None:
+        kept = ctx.summaries.put((ctx.version, lang), await _summary(request, lang))
+    return kept
+
+
+async def _summary(request: Request, lang: str) -> dict[str, object]:
     classes = await saved_answer(request, "graph-summary")
     documents = await saved_answer(request, "source-documents")
     timeline = await saved_answer(request, "timeline")

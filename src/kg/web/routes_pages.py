@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ..query import ParameterError, QueryError
 from . import pages
-from .common import error_response, local_path, templates
+from .common import error_response, keep_page, kept_page, local_path, page_key, templates
 from .context import context
 from .overview import all_views, find_prefecture, overview_href, prefectures, saved_answer
 from .pages import page_language
@@ -29,6 +29,10 @@ async def overview_page(request: Request, prefecture: str | None = None) -> Resp
     """The overviews of the edition, or with ``prefecture`` (its number, e.g. 13, its code or its IRI) of one
     prefecture: its municipalities and its timeline."""
     lang = page_language(request)
+    key = page_key(request, lang)
+    kept = kept_page(request, key)
+    if kept is not None:
+        return kept
     try:
         found = await prefectures(request)
         chosen = find_prefecture(found, prefecture) if prefecture is not None else None
@@ -37,7 +41,7 @@ async def overview_page(request: Request, prefecture: str | None = None) -> Resp
     except QueryError as exc:
         return error_response(exc)
     choices = [{"iri": p.iri, "label": p.label, "href": overview_href(p, lang)} for p in found]
-    return templates.TemplateResponse(
+    return keep_page(request, key, templates.TemplateResponse(
         request,
         "overview.html",
         {
@@ -49,7 +53,7 @@ async def overview_page(request: Request, prefecture: str | None = None) -> Resp
             "edition_href": overview_href(None, lang),
         },
         status_code=404 if missing is not None else 200,
-    )
+    ))
 
 
 def group_hits(rows: list[dict[str, str | None]], lang: str, base: str) -> list[tuple[str, list[dict[str, object]]]]:

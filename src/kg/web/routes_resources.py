@@ -18,7 +18,19 @@ from ..namespaces import KGO, SHAPES_IRI, curie
 from ..query import Kind, QueryError, QueryResult
 from ..standalone_shapes import standalone as standalone_graph
 from . import entity_rdf, ontology_page
-from .common import ERRORS, RDF_OR_HTML, error_response, execute, graph_response, local_path, result_response, templates
+from .common import (
+    ERRORS,
+    RDF_OR_HTML,
+    error_response,
+    execute,
+    graph_response,
+    keep_page,
+    kept_page,
+    local_path,
+    page_key,
+    result_response,
+    templates,
+)
 from .context import context
 from .negotiation import choose_rdf, prefers_html, requested_types
 from .overview import entity_picture
@@ -198,6 +210,10 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
     types = requested_types(request.headers.get("accept"), format)
     try:
         if prefers_html(types):
+            key = page_key(request, page_language(request))
+            kept = kept_page(request, key)
+            if kept is not None:
+                return kept
             result = await execute(
                 request, _describe_select(iri), ["application/sparql-results+json"], kind=Kind.LOOKUP
             )
@@ -208,7 +224,7 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
             view = _view(rows, iri, lang, settings.base_iri)
             picture = await _picture(request, iri, lang, view)
             rdf_types = {v["iri"] for p, vs in view["out"] if p == str(RDF.type) for v in vs if v["iri"]}
-            return templates.TemplateResponse(
+            return keep_page(request, key, templates.TemplateResponse(
                 request,
                 "entity.html",
                 {
@@ -220,7 +236,7 @@ async def _entity(request: Request, path: str, format: str | None) -> Response:
                     "queries": _related_queries(request, iri, rdf_types),
                     "picture": picture,
                 },
-            )
+            ))
         media = choose_rdf(types)
         if media is None:
             return PlainTextResponse(
