@@ -128,6 +128,7 @@ _CORS = (
     ),
 )
 _GZ = b'-gz"'  # the entity tag of a gzip representation: the identity one's, marked
+_PATHSEND = "http.response.pathsend"  # the ASGI extension: the server sends a file by its path
 
 
 class Edge:
@@ -167,6 +168,10 @@ class Edge:
             scope = dict(scope, method="GET")
         # HEAD answers with the identity headers: compressing a whole dump only to drop it is waste.
         gzip_ok = not head and encoding.accepts_gzip(headers.get(b"accept-encoding"))
+        if (head or gzip_ok) and _PATHSEND in scope.get("extensions", ()):
+            # A server that sends files itself (granian) is asked to only when the body passes through
+            # unchanged: a HEAD drops it, gzip compresses it here (Starlette then sends the file's parts).
+            scope = dict(scope, extensions={k: v for k, v in scope["extensions"].items() if k != _PATHSEND})
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
         version = self.ctx.version
         facts: list = [0, None, None, None]  # status, query ms, rows, lane
