@@ -42,7 +42,7 @@ clean:
 	rm -rf dist .pytest_cache
 
 bench: $(STAMP)  ## benchmarks on demand (never part of make test); writes bench/REPORT.md
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet -e '.[bench,granian]'
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || echo "wrk not installed: using httpx"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,8 +1,10 @@
 """Issue 20: speed as real clients see it, and memory of the server with its workers.
 
-Part `clients` — ours (`kg serve` as deployed: uvloop + httptools, default settings and workers)
-beside `oxigraph serve-read-only` (the engine's own Rust server) on the same triples, 4 clients
-(wrk), each scenario with each of three header sets sent to both servers alike:
+Part `clients` — ours (`kg serve` as deployed: uvloop, default settings and workers) under each
+HTTP server it can run on (uvicorn + httptools, the default, and granian, KG_SERVER=granian),
+beside `oxigraph serve-read-only` (the engine's own Rust server) on the same triples, all three
+measured in the same run, one after the other for each row, 4 clients (wrk), each scenario with
+each of three header sets sent to every server alike:
 
 - bare: what curl and wrk send (no `Origin`, no `Accept-Encoding`);
 - gzip: `Accept-Encoding: gzip, deflate` (requests, httpx);
@@ -11,9 +13,9 @@ beside `oxigraph serve-read-only` (the engine's own Rust server) on the same tri
 Scenarios: lookups rotating over the 62 municipalities (warm), a lookup with a new text per
 request (cold), the GROUP BY over all triples with a new text per request (cold), the join with
 a label filter (warm), and what the query page sends (`query.js`: POST form, browser headers, a
-new text per request). Every answer's size is checked on both servers with the same headers
-before it is timed. Where a target is missed, py-spy records every process of ours under that
-scenario and header set.
+new text per request). Every answer's size is checked on every server with the same headers
+before it is timed. Where a target is missed, py-spy records every process of ours (under that
+HTTP server) under that scenario and header set. The machine's load average is noted with each row.
 
 Part `memory` — the 1M synthetic edition, served by ours from the on-disk store (the default)
 and by `oxigraph serve-read-only` from its own store of the same dump; resident memory (RSS and
@@ -23,6 +25,7 @@ PSS, summed over the server and its workers) after the same warm-up queries.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -108,22 +111,42 @@ def answer_size(url: str, path: str, scenario: dict, headers: dict[str, str]) ->
         return f"error: {type(exc).__name__}"
 
 
-def start_pair(dist: Path, work: Path, oxigraph: str, env: dict[str, str] | None = None) -> tuple[dict, list]:
-    """Ours and oxigraph serve-read-only over the same kg.trig; {name: (url, path)} and the processes."""
-    import os
+# Ours under each HTTP server (KG_SERVER): the key its figures have in a row, and its environment.
+OURS = {
+    "uvicorn": ("ours", {"KG_SERVER": "uvicorn", "KG_HTTP": "httptools"}),
+    "granian": ("ours_granian", {"KG_SERVER": "granian"}),
+}
 
+
+def http_servers() -> list[str]:
+    """The HTTP servers ours is measured under: uvicorn, and granian where it is installed (.[granian])."""
+    try:
+        import granian  # noqa: F401
+    except ImportError:
+        print("granian is not installed (pip install -e '.[granian]'): ours is measured under uvicorn only",
+              file=sys.stderr)
+        return ["uvicorn"]
+    return ["uvicorn", "granian"]
+
+
+def start_pair(dist: Path, work: Path, oxigraph: str, env: dict[str, str] | None = None,
+               under: tuple[str, ...] = ("uvicorn",)) -> tuple[dict, list]:
+    """Ours (under each HTTP server named) and oxigraph serve-read-only over the same kg.trig;
+    {name: (url, path)} and the processes, in the same order."""
     from tests.webserver import free_port
 
     procs: list[subprocess.Popen] = []
     servers: dict[str, tuple[str, str]] = {}
-    port = free_port()
-    log = open(work / "clients-ours.log", "w")  # noqa: SIM115
-    procs.append(subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--dist", str(dist)], cwd=ROOT,
-        stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "KG_PER_CLIENT": "64", "KG_MAX_RUNNING": "64", "KG_LOOP": "uvloop",
-             "KG_HTTP": "httptools", **(env or {})}))
-    servers["ours"] = (f"http://127.0.0.1:{port}", "/sparql")
+    for http_server in under:
+        key, server_env = OURS[http_server]
+        port = free_port()
+        log = open(work / f"clients-{key}.log", "w")  # noqa: SIM115
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--dist", str(dist)], cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "KG_PER_CLIENT": "64", "KG_MAX_RUNNING": "64", "KG_LOOP": "uvloop",
+                 **server_env, **(env or {})}))
+        servers[key] = (f"http://127.0.0.1:{port}", "/sparql")
     store = work / f"oxigraph-store-{dist.parent.name}"
     version = json.loads((dist / "manifest.json").read_text())["version"]
     ready = store / "READY"
@@ -159,28 +182,42 @@ def stop(procs: list[subprocess.Popen]) -> None:
         stop_process(proc, 15)
 
 
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes (what `uptime` shows)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def run(dist: Path, work: Path, oxigraph: str, seconds: float, profile: bool = True) -> list[dict]:
-    """Every scenario × header set on both servers; a py-spy profile of ours where a target is missed."""
-    servers, procs = start_pair(dist, work, oxigraph)
+    """Every scenario × header set on every server (ours under each HTTP server, oxigraph), one after the
+    other for each row; a py-spy profile of ours, under each HTTP server, where a target is missed."""
+    under = tuple(http_servers())
+    servers, procs = start_pair(dist, work, oxigraph, under=under)
+    pids = {name: proc.pid for name, proc in zip(servers, procs, strict=True)}
+    ours = [OURS[s][0] for s in under]
     rows: list[dict] = []
     try:
         for scenario in scenarios():
             for set_name, headers in HEADER_SETS.items():
-                row: dict = {"scenario": scenario["name"], "headers": set_name, "target": TARGETS[scenario["name"]]}
+                row: dict = {"scenario": scenario["name"], "headers": set_name, "target": TARGETS[scenario["name"]],
+                             "under": list(under), "load": load_average()}
                 for name, (url, path) in servers.items():
                     row[f"{name}_answer"] = answer_size(url, path, scenario, headers)
                     row[name] = wrk(url, script(scenario, path, headers), seconds)
-                ratio = row["ours"]["rps"] / row["oxigraph"]["rps"] if row["oxigraph"]["rps"] else None
-                row["ratio"] = ratio
-                row["same_answer"] = row["ours_answer"] == row["oxigraph_answer"]
+                for key in ours:
+                    ratio = row[key]["rps"] / row["oxigraph"]["rps"] if row["oxigraph"]["rps"] else None
+                    row["ratio" if key == "ours" else f"{key}_ratio"] = ratio
+                    row["same_answer" if key == "ours" else f"{key}_same_answer"] = (
+                        row[f"{key}_answer"] == row["oxigraph_answer"])
                 rows.append(row)
                 print(json.dumps(row), flush=True)
         if profile:
             for row in rows:
-                if row["ratio"] is not None and row["ratio"] < row["target"]:
-                    scenario = next(s for s in scenarios() if s["name"] == row["scenario"])
-                    row["profile"] = profile_ours(servers["ours"], procs[0].pid, work, scenario,
-                                                  HEADER_SETS[row["headers"]])
+                scenario = next(s for s in scenarios() if s["name"] == row["scenario"])
+                for key in ours:
+                    ratio = row["ratio" if key == "ours" else f"{key}_ratio"]
+                    if ratio is not None and ratio < row["target"]:
+                        row["profile" if key == "ours" else f"{key}_profile"] = profile_ours(
+                            servers[key], pids[key], work, scenario, HEADER_SETS[row["headers"]])
     finally:
         stop(procs)
     return rows
@@ -249,37 +286,66 @@ def memory(dist: Path, work: Path, oxigraph: str, saved: dict[str, str], env: di
     return out
 
 
-def report(rows: list[dict], mem: dict | None, loadtest: list[dict] | None = None,
-           mem10m: dict | None = None) -> list[str]:
+CLIENTS_HEADING = "\n## Speed as real clients see it"
+SERVER_LABEL = {"ours": "ours, uvicorn", "ours_granian": "ours, granian"}
+
+
+def _figures(r: dict, key: str) -> tuple[dict, str, bool, object]:
+    """A row's figures for ours under one HTTP server: (wrk stats, answer, same answer?, ratio)."""
+    if key == "ours":
+        return r["ours"], r["ours_answer"], r["same_answer"], r["ratio"]
+    return r[key], r[f"{key}_answer"], r[f"{key}_same_answer"], r[f"{key}_ratio"]
+
+
+def clients_section(rows: list[dict]) -> list[str]:
+    """The "Speed as real clients see it" section: ours under each HTTP server beside oxigraph, per row."""
     lines = [
-        "\n## Speed as real clients see it (issue 20; 4 clients, wrk; req/s, p99 ms in brackets)\n",
-        "Ours and `oxigraph serve-read-only` on the same triples; each header set sent to both alike; answers "
-        "(rows, decoded) checked equal before timing. bare = curl/wrk; gzip = `Accept-Encoding: gzip, deflate` "
-        "(requests, httpx); browser = `Origin` + `Accept-Encoding: gzip, deflate, br`.\n",
-        "| scenario | headers | rows | ours | oxigraph | ours ÷ oxigraph | target |",
-        "|---|---|---|---|---|---|---|",
+        CLIENTS_HEADING + " (issue 20; 4 clients, wrk; req/s, p99 ms in brackets)\n",
+        "Ours under each HTTP server it runs on (uvicorn + httptools, the default; granian, `KG_SERVER=granian`; "
+        "both on uvloop, one process with its query workers) and `oxigraph serve-read-only`, on the same triples, "
+        "all started together and measured one after the other for each row, in the same run; each header set "
+        "sent to every server alike; answers (rows, decoded) checked equal before timing. bare = curl/wrk; gzip = "
+        "`Accept-Encoding: gzip, deflate` (requests, httpx); browser = `Origin` + `Accept-Encoding: gzip, deflate, "
+        "br`. The machine (2 cores) is shared with other work: `load` is its load average (1, 5, 15 min) when the "
+        "row began, and oxigraph's own figure moves between runs, so compare within a row.\n",
+        "| scenario | headers | rows | server | ours | oxigraph | ours ÷ oxigraph | target | load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    faster: list[str] = []
     for r in rows:
-        cell = {n: f"{r[n]['rps']:,.0f} ({r[n]['p99_ms']:.1f})" + (f" **{r[n]['errors']} errors**"
-                                                                    if r[n]["errors"] else "")
-                for n in ("ours", "oxigraph")}
-        if not r["same_answer"]:
-            ratio, verdict = f"answers differ ({r['ours_answer']} vs {r['oxigraph_answer']})", "**not comparable**"
-        else:
-            ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—"
-            met = r["ratio"] is not None and r["ratio"] >= r["target"] and not r["ours"]["errors"]
-            verdict = f"≥ {r['target']}×: {'met' if met else '**missed**'}"
-        lines.append(f"| {r['scenario']} | {r['headers']} | {r['ours_answer']} | {cell['ours']} | "
-                     f"{cell['oxigraph']} | {ratio} | {verdict} |")
-    profiled = [r for r in rows if r.get("profile")]
+        keys = [k for k in ("ours", "ours_granian") if k in r]
+        for key in keys:
+            stats, answer, same, ratio = _figures(r, key)
+            cell = {n: f"{s['rps']:,.0f} ({s['p99_ms']:.1f})" + (f" **{s['errors']} errors**" if s["errors"] else "")
+                    for n, s in (("ours", stats), ("oxigraph", r["oxigraph"]))}
+            if not same:
+                shown, verdict = f"answers differ ({answer} vs {r['oxigraph_answer']})", "**not comparable**"
+            else:
+                shown = f"{ratio:.2f}×" if ratio is not None else "—"
+                met = ratio is not None and ratio >= r["target"] and not stats["errors"]
+                verdict = f"≥ {r['target']}×: {'met' if met else '**missed**'}"
+            lines.append(f"| {r['scenario']} | {r['headers']} | {answer} | {SERVER_LABEL[key]} | {cell['ours']} | "
+                         f"{cell['oxigraph']} | {shown} | {verdict} | {r.get('load', '')} |")
+        if "ours_granian" in r and r["ours"]["rps"]:
+            faster.append(f"{r['ours_granian']['rps'] / r['ours']['rps']:.2f}")
+    if faster:
+        lines.append(f"\ngranian ÷ uvicorn, req/s, row by row: {', '.join(faster)}.")
+    profiled = [(r, key) for r in rows for key in ("ours", "ours_granian")
+                if r.get("profile" if key == "ours" else f"{key}_profile")]
     if profiled:
         lines.append("\n### Where the time went where a target was missed (py-spy, share of samples per innermost "
                      "frame of ours or the framework, each process)\n")
-        for r in profiled:
-            lines.append(f"- **{r['scenario']}, {r['headers']}**")
-            for process, frames in r["profile"].items():
+        for r, key in profiled:
+            lines.append(f"- **{r['scenario']}, {r['headers']}, {SERVER_LABEL[key]}**")
+            for process, frames in r["profile" if key == "ours" else f"{key}_profile"].items():
                 shown = "; ".join(f"`{name}` {share}%" for name, share in frames[:6]) or "no samples (idle)"
                 lines.append(f"  - {process}: {shown}")
+    return lines
+
+
+def report(rows: list[dict], mem: dict | None, loadtest: list[dict] | None = None,
+           mem10m: dict | None = None) -> list[str]:
+    lines = clients_section(rows) if rows else []
     for title, m in (("issue 20, criterion 4", mem), ("issue 21, criterion 5: ≤ 2×, start-up ≤ 10 s", mem10m)):
         if m:
             lines += memory_section(m, title)

@@ -401,6 +401,20 @@ def splice_scale_section(report_path: Path, section: list[str]) -> None:
     report_path.write_text(text, encoding="utf-8")
 
 
+def splice_section(report_path: Path, heading: str, section: list[str]) -> None:
+    """Replace one level-2 section of an existing report (from ``heading`` to the next level-2 heading), or
+    append it, leaving every other section as it is."""
+    text = report_path.read_text(encoding="utf-8") if report_path.exists() else "# Benchmark report\n"
+    block = "\n".join(section).rstrip("\n") + "\n"
+    if heading in text:
+        head, rest = text.split(heading, 1)
+        after = rest.find("\n## ")
+        text = head + block + (rest[after:] if after >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n" + block
+    report_path.write_text(text, encoding="utf-8")
+
+
 def real_build() -> dict[str, object]:
     out = {}
     for label, extra in (
@@ -713,6 +727,15 @@ def main() -> None:
         saved.write_text(json.dumps(results, default=str))
     endpoint_rows, scale_rows, builds = results.get("endpoints", []), results.get("scale", []), results["builds"]
     args.seconds, args.requests, args.command = results["seconds"], results["requests"], results["command"]
+    if not args.report_only and set(args.parts.split(",")) == {"clients"}:
+        # Only the clients part ran: replace its section of the report and leave the others' sections as they are.
+        import clients
+
+        section = clients.clients_section(results["clients"])
+        section.insert(1, f"Measured {results['runs']['clients']} (`python bench/run.py {args.command}`).\n")
+        splice_section(BENCH / "REPORT.md", clients.CLIENTS_HEADING, section)
+        print("\n".join(section))
+        return
     if not args.report_only and set(args.parts.split(",")) == {"scale"}:
         # Only the scale part ran: replace its section of the report and leave the others' sections as they are.
         splice_scale_section(BENCH / "REPORT.md", scale_section(scale_rows, results["runs"]["scale"]))

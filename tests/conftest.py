@@ -78,6 +78,14 @@ def data_copy(tmp_path: Path) -> Path:
 # The web tests run under both event loops: uvloop (what `uvicorn[standard]` deployments run,
 # and uvicorn's choice when it is installed) and asyncio.
 LOOPS = ["uvloop", "asyncio"]
+# ... and under uvicorn, the default server (KG_SERVER). Test files that must pass under granian too
+# (the W3C protocol tests, the hostile-input tests) set `pytestmark = EVERY_SERVER`: their real
+# servers then run under uvicorn on both loops and once more under granian on uvloop.
+SERVERS = ["uvicorn", "granian"]
+EVERY_SERVER = pytest.mark.parametrize(
+    ("server_name", "loop_name"), [("uvicorn", "uvloop"), ("uvicorn", "asyncio"), ("granian", "uvloop")],
+    scope="session",
+)
 
 
 @pytest.fixture(scope="session", params=LOOPS)
@@ -86,10 +94,24 @@ def loop_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str):
+def server_name() -> str:
+    """The HTTP server (KG_SERVER) of the real-server fixtures: uvicorn, unless a file parametrizes it."""
+    return "uvicorn"
+
+
+def server_env(server_name: str) -> dict[str, str]:
+    """KG_SERVER for a real server; granian's tests skip, naming it, where granian is not installed."""
+    if server_name == "granian":
+        pytest.importorskip("granian", reason="KG_SERVER=granian needs granian (pip install -e '.[test]')")
+    return {"KG_SERVER": server_name}
+
+
+@pytest.fixture(scope="session")
+def server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str, server_name: str):
     """The real server on a free port, default limits, under each event loop."""
     from .webserver import Server
-    srv = Server(built, tmp_path_factory.mktemp("log") / f"server-{loop_name}.log", KG_LOOP=loop_name)
+    srv = Server(built, tmp_path_factory.mktemp("log") / f"server-{server_name}-{loop_name}.log", KG_LOOP=loop_name,
+                 **server_env(server_name))
     yield srv
     srv.stop()
 
@@ -105,11 +127,11 @@ def socket_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def limited_server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str):
+def limited_server(built: Path, tmp_path_factory: pytest.TempPathFactory, loop_name: str, server_name: str):
     """A server with a 2 s time limit and a 5-row limit, under each event loop."""
     from .webserver import Server
-    srv = Server(built, tmp_path_factory.mktemp("log") / f"limited-{loop_name}.log", KG_QUERY_TIMEOUT="2",
-                 KG_MAX_ROWS="5", KG_LOOP=loop_name)
+    srv = Server(built, tmp_path_factory.mktemp("log") / f"limited-{server_name}-{loop_name}.log",
+                 KG_QUERY_TIMEOUT="2", KG_MAX_ROWS="5", KG_LOOP=loop_name, **server_env(server_name))
     yield srv
     srv.stop()
 

@@ -35,6 +35,8 @@ from rdflib.namespace import RDF, RDFS
 from kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, KGO, entity
 from kg.pipeline.builder import Graphs
 
+from .conftest import EVERY_SERVER  # each test of the real server: under uvicorn (both loops) and granian
+
 ONTO, DATA, INF = str(GRAPH_ONTOLOGY), str(GRAPH_DATA), str(GRAPH_INFERRED)
 WARD = entity("municipality", "131016")  # 千代田区: typed kgo:SpecialWard in data, kgo:Municipality by inference
 ASSERTED, INFERRED = KGO.SpecialWard, KGO.Municipality
@@ -269,6 +271,7 @@ def before(server) -> tuple:
     return snapshot(server)
 
 
+@EVERY_SERVER
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_w3c_protocol(server, graphs: Graphs, before: tuple, case: Case):
     r = send(server, case)
@@ -301,6 +304,7 @@ def test_w3c_protocol(server, graphs: Graphs, before: tuple, case: Case):
             assert str(s) == f"{server.url}/s" and str(p) == f"{server.url}/p" and o.toPython() == 1
 
 
+@EVERY_SERVER
 @pytest.mark.parametrize("accept", list(RDF_FORMATS) + list(TABULAR))
 def test_every_2xx_body_parses_in_its_media_type(server, accept: str):
     """The manifest's content-type tests, once per format we offer."""
@@ -311,6 +315,7 @@ def test_every_2xx_body_parses_in_its_media_type(server, accept: str):
     parse(r)
 
 
+@EVERY_SERVER
 def test_the_dataset_tests_can_fail(server, graphs: Graphs):
     """Controls for the dataset cases: with only the data graph, the inferred type is not there."""
     assert default_pair(graphs, [DATA]) is False and named_pair(graphs, [DATA]) is False
@@ -325,8 +330,16 @@ def test_the_dataset_tests_can_fail(server, graphs: Graphs):
     assert r.status_code == 200 and parse(r) is False
 
 
+@EVERY_SERVER
 def test_syntax_error_positions_are_the_clients(server):
     """The service-defined BASE is added in front of the query; error positions still count the client's lines."""
     r = httpx.get(f"{server.url}/sparql", params={"query": "ASK {\n  ?s ?p }"})
     assert r.status_code == 400
     assert "error at 2:" in r.text, r.text
+
+
+@EVERY_SERVER
+def test_the_server_is_the_one_asked_for(server, server_name, loop_name):
+    """What /healthz reports: these tests ran under the HTTP server and event loop their id names."""
+    health = httpx.get(f"{server.url}/healthz").json()
+    assert (health["server"], health["loop"]) == (server_name, loop_name)

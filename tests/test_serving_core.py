@@ -24,7 +24,7 @@ from kg.query.shape import is_bounded_lookup
 from kg.query.types import QueryRequest, QueryResult
 from kg.query.workers import WorkerPool
 
-from .conftest import LOOPS
+from .conftest import EVERY_SERVER, LOOPS, server_env
 
 pytestmark = pytest.mark.slow  # runs other people's engines, installs or real servers
 
@@ -384,3 +384,55 @@ def test_liveness_is_the_same_answer_for_every_client(server):
     assert head.content == b"" and head.headers["content-length"] == edge.headers["content-length"]
 
 
+
+
+# ---------------------------------------------------------------- the HTTP basics under either server (KG_SERVER)
+@EVERY_SERVER
+def test_dumps_stream_whole_head_has_no_body_and_the_client_is_logged(server, built):
+    """A dump whole as it is, gzip-streamed (chunked, no length known ahead), HEAD without its body, and the
+    client's address in our access log, under uvicorn and granian."""
+    data = (built / "kg.nt").read_bytes()
+    url = f"{server.url}/dumps/kg.nt"
+    identity = {"Accept-Encoding": "identity"}  # httpx asks for gzip unless told
+    plain = httpx.get(url, headers=identity)
+    assert plain.content == data and plain.headers["content-length"] == str(len(data))
+    with httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as r:
+        assert r.headers["content-encoding"] == "gzip" and r.headers.get("transfer-encoding") == "chunked"
+        assert b"".join(r.iter_bytes()) == data  # decoded
+    head = httpx.head(url, headers=identity)
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(data))
+    record = '{"client":"127.0.0.1","method":"HEAD","path":"/dumps/kg.nt","status":200,'
+    deadline = time.time() + 5  # the access log is written out every 0.2 s
+    while record not in server.log.read_text():
+        assert time.time() < deadline, server.log.read_text()[-2000:]
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(("server_name", "stop"), [("uvicorn", signal.SIGTERM), ("granian", signal.SIGTERM),
+                                                   ("granian", signal.SIGINT)])
+def test_a_stop_signal_ends_the_server_and_its_workers(built, tmp_path, server_name, stop):
+    """SIGTERM (a service manager) or SIGINT (Ctrl-C): the server stops gracefully, its query workers with it,
+    the access log written out; it exits 0 (granian) or, its shutdown done, dies of the signal (uvicorn raises
+    it again after its shutdown, so that whoever sent it sees it)."""
+    from .webserver import Server
+    srv = Server(built, tmp_path / "server.log", KG_LOOP="uvloop", **server_env(server_name))
+    try:
+        assert httpx.get(f"{srv.url}/healthz").json()["server"] == server_name
+        assert httpx.get(f"{srv.url}/sparql", params={"query": "ASK {}"}).status_code == 200
+        workers = children(srv.proc.pid)
+        assert workers
+        srv.proc.send_signal(stop)
+        code = srv.proc.wait(20)
+    finally:
+        srv.stop()
+    assert code in (0, -stop), srv.log.read_text()[-2000:]
+    alive = []
+    for pid in workers:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    assert not alive, f"workers still running after the server stopped: {alive}"
+    assert '"path":"/sparql","status":200' in srv.log.read_text()

@@ -8,7 +8,10 @@ import time
 import httpx
 import pytest
 
+from .conftest import EVERY_SERVER
 from .webserver import tree_rss_mib
+
+pytestmark = EVERY_SERVER  # under uvicorn (both loops) and granian
 
 LIMIT = 2.0  # the limited_server's KG_QUERY_TIMEOUT
 P = "PREFIX kgo: <https://w3id.org/tokyo-sme-kg/ontology#>\n"
@@ -83,3 +86,9 @@ def test_per_client_cap(limited_server):
     assert 429 in statuses, statuses  # KG_PER_CLIENT=4: the fifth concurrent query from one address
     refused = next(f.result() for f in futures if f.result().status_code == 429)
     assert refused.headers["Retry-After"]
+
+
+def test_the_server_is_the_one_asked_for(limited_server, server_name, loop_name):
+    """What /healthz reports: these tests ran under the HTTP server and event loop their id names."""
+    health = httpx.get(f"{limited_server.url}/healthz").json()
+    assert (health["server"], health["loop"]) == (server_name, loop_name)

@@ -544,6 +544,7 @@ def serve(
     public_url: Annotated[str | None, typer.Option(help="Public root URL (KG_PUBLIC_URL).")] = None,
     workers: Annotated[int | None, typer.Option(help="Query worker processes (KG_WORKERS).")] = None,
     loop: Annotated[str | None, typer.Option(help="Event loop: auto, uvloop or asyncio (KG_LOOP).")] = None,
+    server: Annotated[str | None, typer.Option(help="HTTP server: uvicorn or granian (KG_SERVER).")] = None,
 ) -> None:
     """Serve the built graph over HTTP (SPARQL endpoint, saved queries, pages, dumps)."""
     settings = _settings(
@@ -556,13 +557,14 @@ def serve(
         public_url=public_url,
         workers=workers,
         loop=loop,
+        server=server,
     )
     from .query import QueryDefinitionError, StoreError
-    from .web import run
+    from .web import ServerUnavailable, run
 
     try:
         run(settings)
-    except (StoreError, QueryDefinitionError) as exc:
+    except (StoreError, QueryDefinitionError, ServerUnavailable) as exc:
         err.print(f"[red]cannot serve:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE) from None
 

@@ -103,6 +103,13 @@ class Settings:
     )
     loop: str = field(default="auto", metadata=_meta("Event loop: auto (uvloop when installed), uvloop or asyncio."))
     http: str = field(default="auto", metadata=_meta("HTTP parser: auto (httptools when installed), httptools or h11."))
+    server: str = field(
+        default="uvicorn",
+        metadata=_meta(
+            "HTTP server: uvicorn, or granian (Rust HTTP/1.1; `pip install 'tokyo-sme-kg[granian]'`; KG_HTTP "
+            "is then unused); one process either way, on the KG_LOOP event loop."
+        ),
+    )
     memory_triples: int = field(
         default=500_000,
         metadata=_meta(

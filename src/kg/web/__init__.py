@@ -3,6 +3,6 @@
 Talks to the query side only through :class:`kg.query.QueryService`.
 """
 
-from .app import asgi_app, create_app, run
+from .app import ServerUnavailable, asgi_app, create_app, run
 
-__all__ = ["asgi_app", "create_app", "run"]
+__all__ = ["ServerUnavailable", "asgi_app", "create_app", "run"]

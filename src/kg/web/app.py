@@ -128,6 +128,7 @@ _CORS = (
     ),
 )
 _GZ = b'-gz"'  # the entity tag of a gzip representation: the identity one's, marked
+_PATHSEND = "http.response.pathsend"  # the ASGI extension: the server sends a file by its path
 
 
 class Edge:
@@ -167,6 +168,10 @@ class Edge:
             scope = dict(scope, method="GET")
         # HEAD answers with the identity headers: compressing a whole dump only to drop it is waste.
         gzip_ok = not head and encoding.accepts_gzip(headers.get(b"accept-encoding"))
+        if (head or gzip_ok) and _PATHSEND in scope.get("extensions", ()):
+            # A server that sends files itself (granian) is asked to only when the body passes through
+            # unchanged: a HEAD drops it, gzip compresses it here (Starlette then sends the file's parts).
+            scope = dict(scope, extensions={k: v for k, v in scope["extensions"].items() if k != _PATHSEND})
         is_read = method in ("GET", "HEAD") and not path.startswith(("/static/", "/healthz", "/metrics"))
         version = self.ctx.version
         facts: list = [0, None, None, None]  # status, query ms, rows, lane
@@ -306,7 +311,7 @@ class Edge:
 
 
 class Health:
-    """Liveness, pre-encoded: status, dataset version and size, event loop, live workers, restarts.
+    """Liveness, pre-encoded: status, dataset version and size, event loop, HTTP server, live workers, restarts.
 
     The answer changes only when a worker dies or is replaced, so its bytes (body and headers)
     are rebuilt only then; a liveness check costs a comparison of two counts. The edge layer
@@ -314,8 +319,9 @@ class Health:
     same body.
     """
 
-    def __init__(self, ctx: AppContext):
+    def __init__(self, ctx: AppContext, server: str | None = None):
         self.ctx = ctx
+        self.server = server  # uvicorn or granian (None: the application alone, no server)
         self.key: tuple[int, int] | None = None
         self.body = b""
         self.start: Message = {}
@@ -331,6 +337,7 @@ class Health:
                     "version": ctx.version,
                     "triples": ctx.manifest["triples"],
                     "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                    "server": self.server,
                     "workers": workers,
                     "worker_restarts": restarts,
                 },
@@ -355,10 +362,10 @@ class Health:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return the application serving the build in ``settings.dist_dir``."""
-    return _application(settings)[0]
+    return _application(settings, None)[0]
 
 
-def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health]:
+def _application(settings: Settings | None, server: str | None) -> tuple[FastAPI, AppContext, Health]:
     """The application, its application object, and its liveness answer (shared with the edge layer)."""
     settings = settings or load_settings()
     registry = load_saved_queries(settings.queries_dir)
@@ -392,7 +399,7 @@ def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health
         redoc_url=None,
     )
     app.state.ctx = ctx  # the one application object (kg.web.context); routers read it with context(request)
-    health = Health(ctx)
+    health = Health(ctx, server)
 
     from .routes_dumps import router as dumps_router
     from .routes_pages import router as pages_router
@@ -433,9 +440,10 @@ def _application(settings: Settings | None) -> tuple[FastAPI, AppContext, Health
     return app, ctx, health
 
 
-def asgi_app(settings: Settings | None = None) -> ASGIApp:
-    """Return what the server runs: the edge layer around the application."""
-    app, ctx, health = _application(settings)
+def asgi_app(settings: Settings | None = None, server: str | None = None) -> ASGIApp:
+    """Return what the server runs: the edge layer around the application (``server``: the HTTP
+    server that runs it, which /healthz reports)."""
+    app, ctx, health = _application(settings, server)
     return Edge(app, ctx, health, limit=ctx.settings.max_query_bytes)
 
 
@@ -454,13 +462,32 @@ def configure_logging() -> None:
     ACCESS_LOG.stream = sys.stderr
 
 
+SERVERS = ("uvicorn", "granian")
+
+
+class ServerUnavailable(ValueError):
+    """KG_SERVER names no server we run, or one that is not installed."""
+
+
 def run(settings: Settings) -> None:
-    """Serve with uvicorn on the configured host and port."""
+    """Serve on the configured host and port, in this one process, with uvicorn or granian (KG_SERVER)."""
+    if settings.server not in SERVERS:
+        raise ServerUnavailable(f"KG_SERVER={settings.server!r}: expected one of {', '.join(SERVERS)}")
+    if settings.server == "granian":
+        try:
+            import granian  # noqa: F401 - only whether it is installed
+        except ImportError:
+            raise ServerUnavailable(
+                "KG_SERVER=granian needs granian: pip install 'tokyo-sme-kg[granian]'"
+            ) from None
+    configure_logging()
+    app = asgi_app(settings, server=settings.server)
+    print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
+    if settings.server == "granian":
+        _run_granian(app, settings)
+        return
     import uvicorn
 
-    configure_logging()
-    app = asgi_app(settings)
-    print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
     uvicorn.run(
         app,
         host=settings.host,
@@ -472,3 +499,54 @@ def run(settings: Settings) -> None:
         log_level="warning",
         log_config=None,  # keep our logging set-up (uvicorn would replace it)
     )
+
+
+def _new_loop(name: str) -> asyncio.AbstractEventLoop:
+    """The event loop KG_LOOP names: uvloop, asyncio, or auto (uvloop when installed), as uvicorn chooses."""
+    if name not in ("auto", "uvloop", "asyncio"):
+        raise ServerUnavailable(f"KG_LOOP={name!r}: expected auto, uvloop or asyncio")
+    if name != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if name == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def _run_granian(app: ASGIApp, settings: Settings) -> None:
+    """Serve with granian's embedded server: its Rust HTTP/1.1 layer calls the application on our own
+    event loop in this process (one process, as under uvicorn: the query workers are its children).
+
+    The ASGI lifespan starts and stops the query service; SIGTERM and SIGINT stop the server
+    gracefully (granian stops its listener, then the lifespan's shutdown stops the workers).
+    """
+    import signal
+
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    loop = _new_loop(settings.loop)
+    asyncio.set_event_loop(loop)
+    server = Server(
+        app,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,  # with the lifespan protocol
+        http=HTTPModes.http1,  # what uvicorn speaks; no h2c
+        websockets=False,
+        backlog=2048,  # uvicorn's
+        log_level=LogLevels.error,  # not its "embedded server is experimental" notice on every start
+        log_access=False,  # ours (ACCESS_LOG) logs every request
+    )
+    configure_logging()  # granian's dictConfig replaced the root handlers' set-up
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    try:
+        loop.run_until_complete(server.serve())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
