@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import gc
 import ctypes
+import gc
 import json
 import os
 import pickle  # noqa: S403 - only the server's own QueryRequest objects go to its own workers
