@@ -7,11 +7,11 @@ POSTs (they add to it). The server then answers from that store with ``KG_BACKEN
 
 Why chunks: one PUT of a large graph is one request the store must take in one piece — Virtuoso
 7.2 answers a PUT of the 1M edition's data graph (866,000 triples) with ``SR172: Transaction
-deadlocked`` after having stored part of it. Chunks of ``chunk`` triples are small requests; a
-chunk the store refuses with a 5xx is sent again (``retries`` times: adding triples it already
-holds changes nothing). Triples with blank nodes are sent together in the graph's last chunk, so
-a blank node stays one node (each request has its own blank-node scope) — and that chunk is not
-retried, as a retry would add its blank nodes a second time.
+deadlocked`` after having stored part of it. Chunks of ``chunk`` triples are small requests. A
+chunk the store refuses with a 500, 502, 503 or 504, or whose connection breaks, is sent again
+(``retries`` times: adding triples it already holds changes nothing). Triples with blank nodes
+are sent together in the graph's last chunk, so a blank node stays one node (each request has its
+own blank-node scope) — and that chunk is not retried, as a retry would add its blank nodes twice.
 
 The dumps are read as a stream, one chunk in flight while the next is prepared: memory stays at
 two chunks whatever the size of the edition.
@@ -30,6 +30,7 @@ import pyoxigraph as ox
 
 CHUNK = 50_000  # triples per request
 RETRIES = 3
+TRANSIENT = {500, 502, 503, 504}  # tried again (Virtuoso's deadlocks are 500s); other refusals are final
 
 
 class PublishError(RuntimeError):
@@ -115,7 +116,9 @@ def _send(
 ) -> None:
     """One chunk, tried ``attempts`` times on a 5xx or a broken connection."""
     where = f"{method} of triples {before + 1:,}–{before + size:,} of {graph} to {store}"
+    tried = 0
     for attempt in range(1, attempts + 1):
+        tried = attempt
         try:
             r = client.request(
                 method, store, params={"graph": graph}, content=body, headers={"Content-Type": "application/n-triples"}
@@ -129,12 +132,12 @@ def _send(
                 if done is not None:
                     done()
                 return
-            problem = f"{r.status_code} {_text(r)}"
-            if r.status_code < 500:  # the store refuses this request as such: trying again will not help
+            problem = f"{r.status_code} {r.reason_phrase} {_text(r)}".strip()
+            if r.status_code not in TRANSIENT:  # the store refuses this request as such: trying again will not help
                 break
         if attempt < attempts:
             time.sleep(min(2.0**attempt, 30.0))
-    tries = f" ({attempts} tries)" if attempts > 1 else ""
+    tries = f" ({tried} tries)" if tried > 1 else ""
     raise PublishError(
         f"{where} failed{tries}: {problem}. The store's copy of this graph may be incomplete now; "
         "run kg publish again."
