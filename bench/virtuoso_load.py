@@ -156,10 +156,11 @@ def ordered(text: str) -> bool:
 
 def concatenated(text: str) -> dict[str, str]:
     """Projected variables made by GROUP_CONCAT, with the separator their values end up with (the
-    last string in the expression: the separator, or what REPLACE puts in its place)."""
+    last string in the expression that is no language tag: the separator, or what REPLACE puts in
+    its place)."""
     out = {}
     for expr, var in re.findall(r"\((.*GROUP_CONCAT.*)\s+AS\s+\?(\w+)\)", text):
-        strings = re.findall(r'"((?:[^"\\]|\\.)*)"', expr)
+        strings = [x for x in re.findall(r'"((?:[^"\\]|\\.)*)"', expr) if not re.fullmatch(r"[a-z]{2,3}", x)]
         out[var] = strings[-1] if strings else " "
     return out
 
