@@ -627,6 +627,14 @@ def main() -> None:
     results.setdefault("runs", {})
     parts = set(args.parts.split(","))
     now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
+    if args.report_only and parts == {"virtuoso"} and results.get("virtuoso"):  # re-render its section only
+        import virtuoso_load
+
+        section = virtuoso_load.report(results["virtuoso"], results["runs"]["virtuoso"],
+                                       results.get("virtuoso_max_scale", args.max_scale))
+        virtuoso_load.splice(BENCH / "REPORT.md", section)
+        print("\n".join(section))
+        return
     if not args.report_only and "virtuoso" in parts:
         import virtuoso_load
 

@@ -90,7 +90,7 @@ def publish(
         pending: Future[None] | None = None
         for graph, triples in _chunks(quads, chunk):
             method = "POST" if graph in sent else "PUT"
-            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
             attempts = 1 if any(map(_has_blank, triples)) else 1 + retries
             if pending is not None:
                 pending.result()
