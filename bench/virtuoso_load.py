@@ -413,7 +413,8 @@ def report(rows: list[dict[str, object]], when: str, max_scale: int) -> list[str
         if diffs:
             lines.append("\nWhere the answers are not the same (rows only on one side):\n")
             for q in diffs:
-                lines.append(f"- **{q['query']}** ({q['verdict']}): " + " · ".join(f"`{s}`" for s in q["samples"]))
+                lines.append(f"- **{q['query']}** ({q['verdict']}): "
+                             + " · ".join(f"`{' '.join(str(s).split())}`" for s in q["samples"]))
     return lines
 
 
