@@ -19,7 +19,13 @@ and every page on the 1M edition from the on-disk store, first request and warm 
 compared to `oxigraph serve-read-only`; see bench/scale_queries.py. Run on its own
 (`--parts scale-queries`) it replaces only its own section of REPORT.md.
 
-Usage: python bench/run.py [--quick] [--max-scale N] [--seconds S] [--cap S] [--parts clients,memory,lanes,serving,endpoints,scale,pages,scale-queries]
+
+Part `virtuoso` (issue 21, criterion 6): the synthetic editions up to --max-scale that have a built
+dist loaded into Virtuoso (bulk loader, and `kg publish`), timed beside `oxigraph load`, and every
+saved query answered with KG_BACKEND at it, compared row by row with the embedded store; see
+bench/virtuoso_load.py. Run alone, it replaces only its own section of REPORT.md.
+
+Usage: python bench/run.py [--quick] [--max-scale N] [--seconds S] [--cap S] [--parts clients,memory,lanes,serving,endpoints,scale,pages,scale-queries,virtuoso]
 """
 
 from __future__ import annotations
@@ -580,6 +586,23 @@ def scale_queries_part(cap: float, warm: int) -> dict[str, object]:
     return scale_queries.run(dist, dist / "store", WORK, str(venv / "bin" / "oxigraph"), warm)
 
 
+def virtuoso_part(max_scale: int, cap: float, query_timeout: float) -> list[dict[str, object]]:
+    """Issue 21, criterion 6: each edition up to max_scale with a built dist (the 1M one built when missing)."""
+    import virtuoso_load
+
+    scales = [s for s in (1_000_000, 10_000_000) if s <= max_scale]
+    if 1_000_000 in scales and not (WORK / "synth-1000000" / "dist" / "manifest.json").exists():
+        data, dist = WORK / "synth-1000000" / "data", WORK / "synth-1000000" / "dist"
+        timed(KG + ["synth", "--scale", "1000000", "--out", str(data)], cap)
+        timed(KG + ["build", "--out", str(dist), "--reasoner", "reasonable", "--validator", "shacl"], cap,
+              {"KG_DATA_DIR": str(data)})
+    venv = bench_venv()
+    rows = virtuoso_load.run(WORK, scales, str(venv / "bin" / "oxigraph"), cap, query_timeout)
+    if max_scale < 10_000_000:
+        rows.append({"scale": 10_000_000, "pending": "not asked (run with --max-scale 10000000)"})
+    return rows
+
+
 def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
     """The load test's mix with every lane, then without the LONG lane, the LIMIT lane, the hand-over, one after another."""
     out = []
@@ -602,9 +625,11 @@ def loadtest_lanes(seconds: float) -> list[dict[str, object]]:
 
 
 def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, page_rows=(),
-           client_rows=(), memory_row=None, lanes=None, scale_queries_result=None, memory_10m=None) -> str:
+           client_rows=(), memory_row=None, lanes=None, scale_queries_result=None, memory_10m=None,
+           virtuoso_rows=None) -> str:
     import pages
     import serving
+    import virtuoso_load
 
     lines = [
         "# Benchmark report\n",
@@ -633,6 +658,8 @@ def report(endpoint_rows, scale_rows, builds, args, serving_rows=(), runs=None, 
         import scale_queries
 
         lines += scale_queries.report(scale_queries_result)
+    if virtuoso_rows:
+        lines += virtuoso_load.report(virtuoso_rows, (runs or {}).get("virtuoso", "?"), args.virtuoso_max_scale)
     if not endpoint_rows and not scale_rows:  # only the serving part was run (the others: an earlier report)
         lines.append("\nThe endpoints and scale parts were not run here; their last run: REPORT-2026-11-23.md.")
         return "\n".join(lines) + "\n"
@@ -666,11 +693,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=900.0, help="time cap per scale step, seconds")
     parser.add_argument("--report-only", action="store_true", help="re-render REPORT.md from bench/results/")
-    parser.add_argument("--parts", default="clients,memory,lanes,serving,endpoints,scale,pages",
+    parser.add_argument("--parts", default="clients,memory,lanes,serving,endpoints,scale,pages,virtuoso",
                         help="which parts to run (comma-separated)")
     parser.add_argument("--serving-seconds", type=float, default=5.0, help="seconds per serving scenario and server")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of every process of ours")
     parser.add_argument("--page-requests", type=int, default=20, help="warm requests per page (pages part)")
+    parser.add_argument("--virtuoso-query-timeout", type=float, default=900.0,
+                        help="time limit per saved query in the virtuoso part (both servers), seconds")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.requests, args.max_scale, args.cap = 2.0, 100, 10_000, 120.0
@@ -681,6 +710,29 @@ def main() -> None:
     saved = WORK / "results.json"
     results = json.loads(saved.read_text()) if saved.exists() else {}
     results.setdefault("runs", {})
+    parts = set(args.parts.split(","))
+    now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
+    if args.report_only and parts == {"virtuoso"} and results.get("virtuoso"):  # re-render its section only
+        import virtuoso_load
+
+        section = virtuoso_load.report(results["virtuoso"], results["runs"]["virtuoso"],
+                                       results.get("virtuoso_max_scale", args.max_scale))
+        virtuoso_load.splice(BENCH / "REPORT.md", section)
+        print("\n".join(section))
+        return
+    if not args.report_only and "virtuoso" in parts:
+        import virtuoso_load
+
+        results["virtuoso"] = virtuoso_part(args.max_scale, args.cap, args.virtuoso_query_timeout)
+        results["runs"]["virtuoso"] = now
+        results["virtuoso_max_scale"] = args.max_scale
+        saved.write_text(json.dumps(results, default=str))
+        if parts == {"virtuoso"}:  # only this part: its own section of REPORT.md is replaced, the rest kept
+            section = virtuoso_load.report(results["virtuoso"], now, args.max_scale)
+            virtuoso_load.splice(BENCH / "REPORT.md", section)
+            print("\n".join(section))
+            return
+        parts.discard("virtuoso")
     if args.parts == "scale-queries" and not args.report_only:  # on its own: only its section of REPORT.md
         import scale_queries
 
@@ -690,8 +742,6 @@ def main() -> None:
         scale_queries.splice(BENCH / "REPORT.md", scale_queries.report(results["scale-queries"]))
         return
     if not args.report_only:  # run the parts asked for; the others keep their last measurements
-        parts = set(args.parts.split(","))
-        now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
         if parts - {"scale"} or "builds" not in results:  # a scale-only run leaves the real build's figures
             results["builds"] = real_build()
         if "clients" in parts:
@@ -727,6 +777,7 @@ def main() -> None:
         saved.write_text(json.dumps(results, default=str))
     endpoint_rows, scale_rows, builds = results.get("endpoints", []), results.get("scale", []), results["builds"]
     args.seconds, args.requests, args.command = results["seconds"], results["requests"], results["command"]
+    args.virtuoso_max_scale = results.get("virtuoso_max_scale", args.max_scale)
     if not args.report_only and set(args.parts.split(",")) == {"clients"}:
         # Only the clients part ran: replace its section of the report and leave the others' sections as they are.
         import clients
@@ -744,7 +795,7 @@ def main() -> None:
     text = report(
         endpoint_rows, scale_rows, builds, args, results.get("serving", []), results["runs"], results.get("pages", []),
         results.get("clients", []), results.get("memory"), results.get("lanes"), results.get("scale-queries"),
-        results.get("memory_10m"),
+        results.get("memory_10m"), results.get("virtuoso"),
     )
     (BENCH / "REPORT.md").write_text(text, encoding="utf-8")
     print(text)

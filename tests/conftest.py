@@ -145,12 +145,12 @@ def virtuoso_server(built: Path, tmp_path_factory: pytest.TempPathFactory):
     import subprocess
     import sys
 
-    from .virtuoso import Virtuoso, available
+    from .virtuoso import UNLIMITED, Virtuoso, available
     from .webserver import Server
     if not available():
         pytest.skip("needs the Debian package virtuoso-opensource")
     folder = tmp_path_factory.mktemp("virtuoso")
-    virtuoso = Virtuoso(folder / "db")
+    virtuoso = Virtuoso(folder / "db", UNLIMITED)  # its own row cap and time limit lifted: ours apply
     try:
         published = subprocess.run([sys.executable, "-m", "kg.cli", "publish", "--to", virtuoso.graph_store,
                                     "--dist", str(built)], cwd=ROOT, capture_output=True, text=True, timeout=600)

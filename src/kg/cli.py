@@ -504,19 +504,30 @@ def publish(
     dist: Annotated[Path | None, typer.Option(help="Built dataset folder (default dist/).")] = None,
     user: Annotated[str | None, typer.Option(help="User for HTTP digest authentication.")] = None,
     password: Annotated[str | None, typer.Option(help="Password for HTTP digest authentication.")] = None,
+    chunk: Annotated[int, typer.Option(min=1, help="Triples per request (the first of a graph a PUT, then POSTs).")]
+    = 50_000,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the store's answer to one request.")]
+    = 600.0,
 ) -> None:
-    """Load the dumps into a remote store: one PUT per named graph (ontology, data, inferred)."""
+    """Load the dumps into a remote store: each named graph (ontology, data, inferred) in chunks."""
     from .pipeline import publish as put_graphs
 
     settings = _settings(dist_dir=dist)
+    start = time.perf_counter()
+
+    def progress(graph: str, sent: int) -> None:
+        err.print(f"  {graph}: {sent:,} triples sent ({time.perf_counter() - start:.0f} s)", highlight=False)
+
     try:
-        sent = put_graphs(settings.dist_dir, to, (user, password or "") if user else None)
+        sent = put_graphs(settings.dist_dir, to, (user, password or "") if user else None, chunk, timeout,
+                          progress=progress)
     except (RuntimeError, OSError) as exc:
-        err.print(f"[red]publish failed:[/red] {exc}")
+        err.print(f"[red]publish failed:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from None
     for graph, n in sent.items():
-        err.print(f"  {graph}: {n} triples")
-    err.print(f"published to {to}; serve from it with KG_BACKEND=<its SPARQL endpoint>")
+        err.print(f"  {graph}: {n} triples", highlight=False)
+    err.print(f"published to {to} in {time.perf_counter() - start:.1f} s; "
+              "serve from it with KG_BACKEND=<its SPARQL endpoint>")
 
 
 @app.command()

@@ -3,6 +3,10 @@
 ``KG_BACKEND=<endpoint URL>`` makes the server use ``RemoteEngine`` instead of local workers
 (``kg publish``, in :mod:`kg.pipeline.publishing`, puts the dumps there).
 
+The store's own limits are seen, not passed over: an answer it cut at its row cap is flagged as
+cut (like one cut at KG_MAX_ROWS), and a query it stopped at its time limit is a timeout (503),
+even when the store sends the rows it had so far with a 200 (Virtuoso's "anytime" answers).
+
 A remote store cannot take SEP-0007 substitutions, so parameters are bound by rewriting the
 query's variable tokens (outside strings, IRIs and comments) into terms rendered by
 pyoxigraph's serializer — the value is escaped by the library, never spliced as raw text. In the
@@ -93,12 +97,21 @@ def _in_group_by(query: str, position: int) -> bool:
     return before.rfind("GROUP") > before.rfind("ORDER")
 
 
+def _blank(label: str) -> ox.BlankNode:
+    """A blank node with the store's label, or — where that label is no valid identifier (Virtuoso
+    writes ``nodeID://b10001``) — one made of its hex code: the same label gives the same node."""
+    try:
+        return ox.BlankNode(label)
+    except ValueError:
+        return ox.BlankNode("x" + label.encode().hex())
+
+
 def _json_term(b: dict[str, str]) -> object:
     kind = b.get("type")
     if kind == "uri":
         return ox.NamedNode(b["value"])
     if kind == "bnode":
-        return ox.BlankNode(b["value"])
+        return _blank(b["value"])
     if b.get("xml:lang"):
         return ox.Literal(b["value"], language=b["xml:lang"])
     if b.get("datatype"):
@@ -107,6 +120,40 @@ def _json_term(b: dict[str, str]) -> object:
             value = {"1": "true", "0": "false"}.get(value, value)
         return ox.Literal(value, datatype=ox.NamedNode(b["datatype"]))
     return ox.Literal(b["value"])
+
+
+def _own_limits(r: httpx.Response, timeout: float) -> None:
+    """Raise QueryTimeout when the store stopped the query at its own time limit, or refused it
+    because it estimates it would run past that limit (Virtuoso: 500 ``42000 … The estimated
+    execution time … exceeds the limit``).
+
+    Virtuoso answers 500 ``S1T00 … SR171: Transaction timed out`` past its MaxQueryExecutionTime,
+    or — for an "anytime" query — 200 with partial rows and ``X-SQL-State: S1TAT``: those rows are
+    not the answer, so they are never passed on as if they were.
+    """
+    state = r.headers.get("x-sql-state", "")
+    if state.startswith("S1TAT"):
+        raise QueryTimeout(
+            f"the backend stopped the query at its own time limit and sent partial rows ({state}: "
+            f"{r.headers.get('x-sql-message', '')}); raise its limit (Virtuoso: MaxQueryExecutionTime) "
+            f"to at least KG_QUERY_TIMEOUT ({timeout:g} s)"
+        )
+    if r.status_code >= 500 and "exceeds the limit of" in r.text[:300] and "estimated execution time" in r.text[:300]:
+        raise QueryTimeout(
+            f"the backend refused the query: it estimates it would run longer than its own limit "
+            f"({r.text.strip().splitlines()[0][:200]}; Virtuoso: MaxQueryCostEstimationTime)"
+        )
+    if r.status_code >= 500 and ("SR171" in r.text or "S1T00" in r.text[:200]):
+        raise QueryTimeout(
+            f"the backend stopped the query at its own time limit ({r.text.strip().splitlines()[0][:200]}); "
+            f"raise its limit (Virtuoso: MaxQueryExecutionTime) to at least KG_QUERY_TIMEOUT ({timeout:g} s)"
+        )
+
+
+def _cut_by_store(r: httpx.Response, rows: int) -> bool:
+    """True when the store cut the answer at its own row cap (Virtuoso: ResultSetMaxRows, said in X-SPARQL-MaxRows)."""
+    cap = r.headers.get("x-sparql-maxrows", "")
+    return cap.isdigit() and rows >= int(cap)
 
 
 class RemoteEngine:
@@ -155,6 +202,7 @@ class RemoteEngine:
             raise QueryTimeout(f"the backend did not answer within the {timeout:g} s time limit") from None
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"the backend failed: {exc}") from None
+        _own_limits(r, timeout)
         if r.status_code == 400:
             raise QuerySyntaxError(r.text.strip()[:2000])
         if r.status_code >= 300:
@@ -179,7 +227,7 @@ class RemoteEngine:
             variables = doc["head"]["vars"]
             bindings_rows = doc["results"]["bindings"]
             rows = [[_json_term(b[v]) if v in b else None for v in variables] for b in bindings_rows[:limit]]
-            truncated = len(bindings_rows) > limit
+            truncated = len(bindings_rows) > limit or _cut_by_store(r, len(bindings_rows))
             return QueryResult(
                 "select",
                 CANONICAL[fmt],
@@ -191,7 +239,7 @@ class RemoteEngine:
         triples = list(ox.parse(r.content, format=ox.RdfFormat.TURTLE))
         chosen = _choose([GRAPH_EQUIVALENTS.get(m, m) for m in request.accept], GRAPH_TYPES, "text/turtle")
         syntax = GRAPH_TYPES[chosen]
-        truncated = len(triples) > limit
+        truncated = len(triples) > limit or _cut_by_store(r, len(triples))
         kept = [ox.Triple(q.subject, q.predicate, q.object) for q in triples[:limit]]
         if syntax == ox.RdfFormat.TRIG:
             body = ox.serialize(
