@@ -405,6 +405,8 @@ def test_a_large_dataset_is_served_from_the_shared_on_disk_store(built, settings
     with TestClient(asgi_app(local), base_url=local.server_url) as c:
         c.url = local.server_url
         assert (dist / "store" / READY).exists()
+        # figured once per store and kept beside it, so a server starting on a large store does not scan it again
+        assert (dist / "store" / "inline-limits.json").exists()
         service = c.app.ctx.service
         pids = [pid for pool in service.pools.values() for pid in pool.pids()]
         assert len(pids) == local.workers + local.own_workers  # LONG and LIMIT start theirs when needed

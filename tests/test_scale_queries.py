@@ -27,7 +27,7 @@ from kg.pipeline.builder import build
 from kg.query import Kind, QueryRequest, QueryService, ensure_store, load_saved_queries, open_store, run_query
 from kg.query.binding import values_first
 from kg.query.execution import execute, term_to_tuple
-from kg.query.precomputed import answer_key, ensure_answers, read_answer
+from kg.query.precomputed import answer_key, ensure_answers, precomputed_queries, read_answer
 from kg.query.remote import bind_by_rewriting
 from kg.query.saved import parse_saved_query
 
@@ -212,3 +212,34 @@ def test_the_service_answers_a_precomputed_query_from_the_store(synthetic: Path,
     other = {k: term_to_tuple(v) for k, v in q.bindings({"min": "3"}).items()}
     assert service._precomputed(QueryRequest(q.text, [JSON], other), Kind.SAVED) is None
     assert service._precomputed(QueryRequest(q.text, [JSON], defaults), Kind.SPARQL) is None
+
+
+def test_a_server_does_not_wait_for_missing_precomputed_answers(synthetic: Path, tmp_path: Path, settings):
+    """Answers missing from a store (kg load makes them ahead) are computed beside the running server:
+    its start does not wait for them (minutes at 10M); until one is ready its query just runs."""
+    store_dir = tmp_path / "store"
+    ensure_store(synthetic, store_dir)
+    registry = load_saved_queries(ROOT / "queries")
+    wanted = len(precomputed_queries(registry))
+    service = QueryService(settings.with_overrides(dist_dir=synthetic, store_dir=str(store_dir)), "test")
+    service.store = open_store(synthetic, store_dir, ensure=False)
+
+    async def start_then_wait() -> tuple[int, int]:
+        service._start_precomputing(store_dir)
+        at_start = len(service.precomputed)  # returned at once, with what the store already had
+        for _ in range(1200):
+            if len(service.precomputed) == wanted:
+                break
+            await asyncio.sleep(0.05)
+        return at_start, len(service.precomputed)
+
+    at_start, later = asyncio.run(start_then_wait())
+    assert (at_start, later) == (0, wanted)
+    again = QueryService(settings.with_overrides(dist_dir=synthetic, store_dir=str(store_dir)), "test")
+    again.store = service.store
+
+    async def restart() -> int:
+        again._start_precomputing(store_dir)
+        return len(again.precomputed)
+
+    assert asyncio.run(restart()) == wanted  # all stored now: served from the first request

@@ -44,6 +44,17 @@ def precomputed_queries(registry: dict[str, SavedQuery]) -> list[tuple[SavedQuer
     return out
 
 
+def existing_answers(store_dir: Path, registry: dict[str, SavedQuery]) -> dict[str, Path]:
+    """Answer key → file of the ``precompute`` answers already in ``store_dir/answers`` (nothing computed)."""
+    folder = store_dir / ANSWERS
+    found: dict[str, Path] = {}
+    for q, bindings in precomputed_queries(registry):
+        key = answer_key(q.text, bindings)
+        if (folder / f"{q.name}-{key}.srj").exists():
+            found[key] = folder / f"{q.name}-{key}.srj"
+    return found
+
+
 def ensure_answers(store: ox.Store, store_dir: Path, registry: dict[str, SavedQuery]) -> dict[str, Path]:
     """Compute the answers of the ``precompute`` queries missing from ``store_dir/answers``.
 
@@ -58,11 +69,7 @@ def ensure_answers(store: ox.Store, store_dir: Path, registry: dict[str, SavedQu
         folder.mkdir(exist_ok=True)
         lock = open(folder / ".lock", "w")  # noqa: SIM115 - closed below
     except OSError:  # a store folder this process may not write (mounted read-only): the queries just run
-        for q, bindings in precomputed_queries(registry):
-            key = answer_key(q.text, bindings)
-            if (folder / f"{q.name}-{key}.srj").exists():
-                found[key] = folder / f"{q.name}-{key}.srj"
-        return found
+        return existing_answers(store_dir, registry)
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for q, bindings in precomputed_queries(registry):

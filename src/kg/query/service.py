@@ -16,7 +16,11 @@ dataset version, query, media types, dataset parameters, bindings and row limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,7 +33,7 @@ import pyoxigraph as ox
 from ..settings import Settings
 from . import execution
 from .placement import Kind, Lane, Placement
-from .precomputed import answer_key, ensure_answers, read_answer
+from .precomputed import answer_key, ensure_answers, existing_answers, precomputed_queries, read_answer
 from .saved import load_saved_queries
 from .shape import MAX_PATTERNS
 from .types import (
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
     from .remote import RemoteEngine
 
 INLINE_ROW_BUDGET = 20_000  # a bounded lookup may touch at most this many rows to run inline
+INLINE_LIMITS = "inline-limits.json"  # _inline_limits of an on-disk store, kept in its folder
 LIMIT_SHARE = 0.9  # stopped after running this share of the time limit: its shape goes to the LIMIT lane
 
 
@@ -145,13 +150,9 @@ class QueryService:
         if self.in_process:
             return
         if own is not None:  # the whole-edition aggregates, computed once per store (kg.query.precomputed)
-            began = time.perf_counter()
-            self.precomputed = await asyncio.to_thread(self._precompute, own)
-            if self.precomputed:
-                print(f"{len(self.precomputed)} precomputed answers ready in {time.perf_counter() - began:.1f} s",
-                      file=sys.stderr, flush=True)
+            self._start_precomputing(own)
         placement = self.placement
-        placement.lookup_patterns, placement.entity_inline = await asyncio.to_thread(self._inline_limits)
+        placement.lookup_patterns, placement.entity_inline = await asyncio.to_thread(self._inline_limits_of, own)
         memory = settings.worker_memory_mb * 2**20
         # Workers share the data: forked from this process when it holds the dataset in memory,
         # else opening the on-disk store read-only (one page cache for all).
@@ -173,9 +174,48 @@ class QueryService:
             )
         await asyncio.gather(*(pool.start() for pool in self.pools.values()))
 
-    def _precompute(self, store_dir: Path) -> dict[str, Path]:
+    def _start_precomputing(self, store_dir: Path) -> None:
+        """Serve the answers already stored at once; compute the missing ones (``kg load`` computes
+        them ahead) in a thread of their own, so the server does not wait for them to start: until
+        one is ready its query just runs."""
         registry = load_saved_queries(self.settings.queries_dir)
-        return ensure_answers(self._embedded(), store_dir, registry)
+        self.precomputed = existing_answers(store_dir, registry)
+        if len(self.precomputed) == len(precomputed_queries(registry)):
+            return
+        loop = asyncio.get_running_loop()
+
+        def compute() -> None:
+            began = time.perf_counter()
+            try:
+                answers = ensure_answers(self._embedded(), store_dir, registry)
+            except Exception as exc:  # noqa: BLE001 - the queries then just run
+                print(f"precomputed answers not made: {exc}", file=sys.stderr, flush=True)
+                return
+            print(f"{len(answers)} precomputed answers ready in {time.perf_counter() - began:.1f} s",
+                  file=sys.stderr, flush=True)
+            with contextlib.suppress(RuntimeError):  # the loop has closed (the server stopped)
+                loop.call_soon_threadsafe(self.precomputed.update, answers)
+
+        # a daemon thread: a server stopped meanwhile does not wait for it
+        threading.Thread(target=compute, name="precompute", daemon=True).start()
+
+    def _inline_limits_of(self, store_dir: Path | None) -> tuple[int, bool]:
+        """``_inline_limits``, kept in an on-disk store's folder (a folder holds one dataset version),
+        so a server starting on a large store does not scan it again."""
+        kept = store_dir / INLINE_LIMITS if store_dir is not None else None
+        if kept is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                saved = json.loads(kept.read_text(encoding="utf-8"))
+                if saved["budget"] == [INLINE_ROW_BUDGET, MAX_PATTERNS]:  # figured with these limits
+                    return int(saved["lookup_patterns"]), bool(saved["entity_inline"])
+        patterns, entity_inline = self._inline_limits()
+        if kept is not None:
+            with contextlib.suppress(OSError):  # a folder this process may not write: computed each start
+                tmp = kept.with_name(f".{kept.name}.tmp-{os.getpid()}")
+                tmp.write_text(json.dumps({"lookup_patterns": patterns, "entity_inline": entity_inline,
+                                           "budget": [INLINE_ROW_BUDGET, MAX_PATTERNS]}))
+                os.replace(tmp, kept)
+        return patterns, entity_inline
 
     def _precomputed(self, request: QueryRequest, kind: Kind) -> QueryResult | None:
         """The stored answer of a ``precompute`` saved query with these bindings, in the type asked for."""
