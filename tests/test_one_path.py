@@ -136,7 +136,7 @@ def test_the_sparql_routes_are_one_documented_route_each(client, built, settings
     assert {"get", "post"} <= set(schema["paths"]["/sparql"])
     names = {p["name"] for p in schema["paths"]["/sparql"]["get"]["parameters"]}
     assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= names
-    app = _application(settings.with_overrides(dist_dir=built))[0]
+    app = _application(settings.with_overrides(dist_dir=built), None)[0]
     for method in ("GET", "POST"):
         matching = [r for r in app.router.routes
                     if getattr(r, "path", None) == "/sparql" and method in (getattr(r, "methods", None) or ())]

@@ -57,12 +57,8 @@ def test_resources_per_municipality(backend, saved):
     assert rows["千代田区"]["tourismResources"] == "6" and rows["千代田区"]["total"] == "7"
 
 
-def test_resources_per_municipality_counts_each_type(backend, saved, request):
+def test_resources_per_municipality_counts_each_type(backend, saved):
     """Each of the three counts (Virtuoso 7.2 counted the second of three `OPTIONAL { … BIND }` as 0)."""
-    if isinstance(backend, str):
-        # Known: after the merge of issue 21's branches Virtuoso 7.2 counts 5 of 台東区's 34 mining and
-        # manufacturing resources with this query (a direct count says 34); two formulations tried.
-        request.applymarker(pytest.mark.xfail(reason="Virtuoso 7.2 miscounts one type (issue 21 note)", strict=False))
     rows = {r["name"]: r for r in _rows(backend, saved, "resources-per-municipality")}
     assert (rows["台東区"]["farmForestFishery"], rows["台東区"]["miningManufacturing"],
             rows["台東区"]["tourismResources"]) == ("0", "34", "2")
@@ -81,12 +77,8 @@ def test_shared_resources(backend, saved):
         ("東京地酒(清酒)", "10"), ("計測・分析機器", "9"), ("てんぐさ", "9")}
 
 
-def test_shared_resources_names_are_joined_with_the_japanese_comma(backend, saved, request):
+def test_shared_resources_names_are_joined_with_the_japanese_comma(backend, saved):
     """The names joined with 、 (Virtuoso 7.2 wrote a non-ASCII GROUP_CONCAT separator as "?")."""
-    if isinstance(backend, str):
-        # Known: with the sorted-names text of issue 21 criterion 3, Virtuoso 7.2 writes the 、 of the
-        # REPLACE as "?" again (the separator fix held for the earlier text); open in the issue 21 note.
-        request.applymarker(pytest.mark.xfail(reason="Virtuoso 7.2 writes 、 as ? (issue 21 note)", strict=False))
     widest = _rows(backend, saved, "shared-resources", min=9)
     names = {r["name"]: r["municipalityNames"].split("、") for r in widest}
     assert len(set(names["東京地酒(清酒)"])) == 10 and "青梅市" in names["東京地酒(清酒)"]
