@@ -123,6 +123,14 @@ class MappingContext:
         for name in row.many("alt_labels_ja"):
             self.add(s, SKOS.altLabel, name, lang="ja")
 
+    def named(self, s: URIRef, cls: URIRef, row: Row) -> URIRef:
+        """Type ``s`` and give it the row's names (labels, other names) and description; return it."""
+        self.g.add((s, RDF.type, cls))
+        self.labels(s, row["name_ja"], row["name_en"])
+        self.alt_labels(s, row)
+        self.describe(s, row)
+        return s
+
     def subject(self, key: object) -> URIRef:
         """Return the IRI of a program, plan, organization, facility or local government key."""
         key = str(key)
@@ -339,11 +347,7 @@ def map_concepts(m: MappingContext) -> None:
 @maps("organizations")
 def map_organizations(m: MappingContext) -> None:
     for r in m.records.rows("organizations"):
-        s = entity("organization", str(r["id"]))
-        m.g.add((s, RDF.type, KGO.Organization))
-        m.labels(s, r["name_ja"], r["name_en"])
-        m.alt_labels(s, r)
-        m.describe(s, r)
+        s = m.named(entity("organization", str(r["id"])), KGO.Organization, r)
         if r.get("parent"):
             m.g.add((s, KGO.subOrganizationOf, m.agent(r["parent"])))
         m.cite(s, r.citations("source"))
@@ -406,11 +410,7 @@ def map_regional_resources(m: MappingContext) -> None:
 @maps("plans")
 def map_plans(m: MappingContext) -> None:
     for r in m.records.rows("plans"):
-        s = entity("plan", str(r["id"]))
-        m.g.add((s, RDF.type, PLAN_CLASS[str(r["kind"])]))
-        m.labels(s, r["name_ja"], r["name_en"])
-        m.alt_labels(s, r)
-        m.describe(s, r)
+        s = m.named(entity("plan", str(r["id"])), PLAN_CLASS[str(r["kind"])], r)
         if r.get("status"):
             m.g.add((s, KGO.status, m.concept(r["status"])))
         m.links(s, KGO.follows, r.get("follows"), m.plan)
@@ -514,11 +514,7 @@ def map_budgets(m: MappingContext) -> None:
 @maps("facilities")
 def map_facilities(m: MappingContext) -> None:
     for r in m.records.rows("facilities"):
-        s = entity("facility", str(r["id"]))
-        m.g.add((s, RDF.type, KGO.Facility))
-        m.labels(s, r["name_ja"], r["name_en"])
-        m.alt_labels(s, r)
-        m.describe(s, r)
+        s = m.named(entity("facility", str(r["id"])), KGO.Facility, r)
         m.links(s, KGO.operatedBy, r.get("operator"), m.agent)
         if r.get("part_of"):
             m.g.add((s, KGO.partOfFacility, entity("facility", str(r["part_of"]))))
