@@ -52,6 +52,7 @@ WORK = BENCH / "results"
 KG = [sys.executable, "-m", "kg.cli"]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
+from report_md import splice_section  # noqa: E402  (one way to replace a section of REPORT.md)
 from serving import parse_wrk, rows_of  # noqa: E402  (shared by both parts)
 from tests.webserver import free_port  # noqa: E402  (one helper for tests and benchmarks)
 
@@ -394,33 +395,6 @@ def scale_section(rows: list[dict], when: str) -> list[str]:
     return lines
 
 
-def splice_scale_section(report_path: Path, section: list[str]) -> None:
-    """Replace the scale section of an existing report (or append it), leaving every other section as it is."""
-    text = report_path.read_text(encoding="utf-8") if report_path.exists() else "# Benchmark report\n"
-    block = "\n".join(section)
-    if SCALE_SECTION[0] in text and SCALE_SECTION[1] in text:
-        head, rest = text.split(SCALE_SECTION[0], 1)
-        _old, tail = rest.split(SCALE_SECTION[1], 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    report_path.write_text(text, encoding="utf-8")
-
-
-def splice_section(report_path: Path, heading: str, section: list[str]) -> None:
-    """Replace one level-2 section of an existing report (from ``heading`` to the next level-2 heading), or
-    append it, leaving every other section as it is."""
-    text = report_path.read_text(encoding="utf-8") if report_path.exists() else "# Benchmark report\n"
-    block = "\n".join(section).rstrip("\n") + "\n"
-    if heading in text:
-        head, rest = text.split(heading, 1)
-        after = rest.find("\n## ")
-        text = head + block + (rest[after:] if after >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n" + block
-    report_path.write_text(text, encoding="utf-8")
-
-
 def real_build() -> dict[str, object]:
     out = {}
     for label, extra in (
@@ -717,7 +691,7 @@ def main() -> None:
 
         section = virtuoso_load.report(results["virtuoso"], results["runs"]["virtuoso"],
                                        results.get("virtuoso_max_scale", args.max_scale))
-        virtuoso_load.splice(BENCH / "REPORT.md", section)
+        splice_section(BENCH / "REPORT.md", virtuoso_load.SECTION, section)
         print("\n".join(section))
         return
     if not args.report_only and "virtuoso" in parts:
@@ -729,7 +703,7 @@ def main() -> None:
         saved.write_text(json.dumps(results, default=str))
         if parts == {"virtuoso"}:  # only this part: its own section of REPORT.md is replaced, the rest kept
             section = virtuoso_load.report(results["virtuoso"], now, args.max_scale)
-            virtuoso_load.splice(BENCH / "REPORT.md", section)
+            splice_section(BENCH / "REPORT.md", virtuoso_load.SECTION, section)
             print("\n".join(section))
             return
         parts.discard("virtuoso")
@@ -739,7 +713,8 @@ def main() -> None:
         results["scale-queries"] = scale_queries_part(args.cap, 5 if args.quick else 50)
         results["runs"]["scale-queries"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
         saved.write_text(json.dumps(results, default=str))
-        scale_queries.splice(BENCH / "REPORT.md", scale_queries.report(results["scale-queries"]))
+        splice_section(BENCH / "REPORT.md", scale_queries.SECTION, scale_queries.report(results["scale-queries"]),
+                       whole_line=True)
         return
     if not args.report_only:  # run the parts asked for; the others keep their last measurements
         if parts - {"scale"} or "builds" not in results:  # a scale-only run leaves the real build's figures
@@ -789,7 +764,8 @@ def main() -> None:
         return
     if not args.report_only and set(args.parts.split(",")) == {"scale"}:
         # Only the scale part ran: replace its section of the report and leave the others' sections as they are.
-        splice_scale_section(BENCH / "REPORT.md", scale_section(scale_rows, results["runs"]["scale"]))
+        splice_section(BENCH / "REPORT.md", SCALE_SECTION[0], scale_section(scale_rows, results["runs"]["scale"]),
+                       end=SCALE_SECTION[1])
         print("\n".join(scale_section(scale_rows, results["runs"]["scale"])))
         return
     text = report(

@@ -36,6 +36,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))  # report_md, however this file is run or imported
+from report_md import splice_section  # noqa: E402  (one way to replace a section of REPORT.md)
 from tests.webserver import Server, free_port, stop_process  # noqa: E402
 
 FIRST_MS, WARM_P99_MS = 1000.0, 50.0
@@ -333,27 +335,13 @@ def report(result: dict) -> list[str]:
     return lines
 
 
-def splice(report_path: Path, section: list[str]) -> None:
-    """Replace this part's section of REPORT.md (from its title to the next `## `), or add it at the end."""
-    text = report_path.read_text(encoding="utf-8") if report_path.exists() else "# Benchmark report\n"
-    lines = text.splitlines()
-    body = "\n".join(section).strip("\n").splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = body + [""]
-    else:
-        lines += [""] + body
-    report_path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:  # python bench/scale_queries.py DIST STORE OXIGRAPH: a run outside run.py
     dist, store, oxigraph = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     work = ROOT / "bench" / "results"
     only = set(filter(None, os.environ.get("ONLY", "").split(",")))  # saved-query names and/or "pages"
     result = run(dist, store, work, oxigraph, int(os.environ.get("WARM", "50")), only or None)
     (work / "scale-queries.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
-    splice(ROOT / "bench" / "REPORT.md", report(result))
+    splice_section(ROOT / "bench" / "REPORT.md", SECTION, report(result), whole_line=True)
 
 
 if __name__ == "__main__":

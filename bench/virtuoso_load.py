@@ -416,16 +416,3 @@ def report(rows: list[dict[str, object]], when: str, max_scale: int) -> list[str
                 lines.append(f"- **{q['query']}** ({q['verdict']}): "
                              + " · ".join(f"`{' '.join(str(s).split())}`" for s in q["samples"]))
     return lines
-
-
-def splice(report_path: Path, section: list[str]) -> None:
-    """Replace this section of REPORT.md (from its heading to the next `## ` heading), or append it."""
-    text = report_path.read_text(encoding="utf-8") if report_path.exists() else "# Benchmark report\n"
-    block = "\n".join(section).strip("\n") + "\n"
-    start = text.find(SECTION)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + block
-    else:
-        after = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + ("\n" + text[after + 1:] if after >= 0 else "")
-    report_path.write_text(text, encoding="utf-8")
