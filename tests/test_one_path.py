@@ -125,24 +125,71 @@ def test_every_response_gets_cors_and_compression_alike(client):
     assert bad.status_code == 400
 
 
-def test_the_sparql_routes_are_one_documented_route_each(client, built, settings):
-    """No second stack beside the framework: GET and POST /sparql are one plain route each (no
-    per-request dependency solving), first in the application's table, and described in the schema."""
-    from fastapi.routing import APIRoute
+def test_the_sparql_endpoint_is_one_documented_endpoint(client, built, settings):
+    """GET and POST /sparql: one ASGI endpoint, the same object in the application's table and at the
+    edge (which calls it with no framework layers between), described in the schema; an application
+    with a middleware that /sparql would skip is refused, not served."""
+    from starlette.middleware.gzip import GZipMiddleware
 
-    from kg.web.app import _application
+    from kg.web.app import Edge, _application
+    from kg.web.routes_sparql import ENDPOINT
 
     schema = client.get(f"{client.url}/openapi.json").json()
     assert {"get", "post"} <= set(schema["paths"]["/sparql"])
     names = {p["name"] for p in schema["paths"]["/sparql"]["get"]["parameters"]}
     assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= names
-    app = _application(settings.with_overrides(dist_dir=built), None)[0]
-    for method in ("GET", "POST"):
-        matching = [r for r in app.router.routes
-                    if getattr(r, "path", None) == "/sparql" and method in (getattr(r, "methods", None) or ())]
-        assert len(matching) == 1 and not isinstance(matching[0], APIRoute), method  # served as it is
+    app, ctx, health = _application(settings.with_overrides(dist_dir=built), None)
+    matching = [r for r in app.router.routes if getattr(r, "path", None) == "/sparql"]
+    assert len(matching) == 1 and matching[0].app is ENDPOINT
     edge = asgi_app(settings.with_overrides(dist_dir=built))
-    assert type(edge.app).__name__ == "FastAPI"  # the edge hands every request to the application itself
+    assert edge.endpoints == {"/sparql": ENDPOINT} and type(edge.app).__name__ == "FastAPI"
+    app.add_middleware(GZipMiddleware)
+    with pytest.raises(TypeError, match="/sparql would skip"):
+        Edge(app, ctx, health, limit=1000, endpoints={"/sparql": ENDPOINT})
+    for method, status in (("PUT", 405), ("DELETE", 405), ("OPTIONS", 204)):
+        r = client.request(method, f"{client.url}/sparql")
+        assert r.status_code == status and set(r.headers["allow"].replace(" ", "").split(",")) == {
+            "GET", "HEAD", "POST", "OPTIONS"}, method
+
+
+def _as_sent(headers: dict) -> dict:
+    return {k: v for k, v in headers.items() if k not in ("date", "server")}
+
+
+def test_a_repeated_request_gets_its_kept_reply(client):
+    """The reply to a request answered from the answer cache is kept whole (one per variant: compressed
+    or not, CORS or not) and sent again as it is: the same headers and bytes as the hit before it."""
+    query = f"# kept {time.time_ns()}\nSELECT * WHERE {{ ?s ?p ?o }} ORDER BY ?s ?p ?o LIMIT 300"
+    etags = {}
+    for name, headers in HEADER_SETS.items():
+        before = metric(client, "kg_kept_replies_sent_total")
+        replies = [raw_get(client, {"query": query}, headers) for _ in range(3)]
+        etags[name] = replies[2][0]["etag"]
+        assert [h["x-kg-cache"] for h, _ in replies][1:] == ["hit", "hit"], name
+        assert _as_sent(replies[2][0]) == _as_sent(replies[1][0]) and replies[2][1] == replies[1][1], name
+        # bare: a miss, a hit (its reply kept), the kept reply; the others: a hit, then their kept replies
+        assert metric(client, "kg_kept_replies_sent_total") == before + (1 if name == "bare" else 2), name
+    # another Accept is another request: its own answer, never the kept JSON reply
+    csv = client.get(f"{client.url}/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    # a HEAD is answered by the handler, with the kept GET's headers
+    head = client.head(f"{client.url}/sparql", params={"query": query}, headers={"Accept": JSON, **BARE})
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etags["bare"]
+
+
+def test_kept_replies_go_when_their_answer_leaves_the_cache(built, settings):
+    """A kept reply is served only while its answer is in the answer cache (whose byte budget bounds both)."""
+    local = settings.with_overrides(dist_dir=built, cache_mb=1)
+    with TestClient(asgi_app(local), base_url=local.server_url) as test_client:
+        test_client.url = local.server_url  # what raw_get and metric use
+        first = "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 400 OFFSET 0"
+        assert [raw_get(test_client, {"query": first}, BARE)[0]["x-kg-cache"] for _ in range(3)] == [
+            "miss", "hit", "hit"]
+        assert metric(test_client, "kg_kept_replies_sent_total") == 1
+        for n in range(1, 40):  # about 60 KB each: more than the 1 MB budget together
+            raw_get(test_client, {"query": first.replace("OFFSET 0", f"OFFSET {n * 400}")}, BARE)
+        assert raw_get(test_client, {"query": first}, BARE)[0]["x-kg-cache"] == "miss"
+        assert metric(test_client, "kg_kept_replies_sent_total") == 1
 
 
 # ------------------------------------------------------------------ criterion 3: typed placement

@@ -293,7 +293,7 @@ class QueryService:
             check(request.query)
         stored = self._precomputed(request, kind)
         if stored is not None:
-            self.cache.put(key, _hit_copy(stored))
+            self.cache.put(key, _hit_copy(stored, key))
             stored.cache = "miss"
             return stored
         lane, shape = self.placement.place(request.query, kind)
@@ -303,7 +303,7 @@ class QueryService:
             result.where = lane.value
         else:
             result = await self._run_limited(request, lane, client, shape)  # says where it ran
-        self.cache.put(key, _hit_copy(result))
+        self.cache.put(key, _hit_copy(result, key))
         result.cache = "miss"  # a fresh result, nobody else holds it
         return result
 
@@ -427,8 +427,8 @@ def worker_summary(service: QueryService) -> tuple[int, int]:
     return sum(p.live for p in pools), sum(p.restarts for p in pools)
 
 
-def _hit_copy(result: QueryResult) -> QueryResult:
-    """The copy of a fresh result that the cache keeps (it answers as a hit; encodings shared)."""
+def _hit_copy(result: QueryResult, key: tuple) -> QueryResult:
+    """The copy of a fresh result that the cache keeps under ``key`` (it answers as a hit; encodings shared)."""
     return QueryResult(
         result.form,
         result.media_type,
@@ -439,4 +439,5 @@ def _hit_copy(result: QueryResult) -> QueryResult:
         result.where,
         "hit",
         result.encoded,
+        key=key,
     )

@@ -93,3 +93,7 @@ class QueryResult:
     # The body in a content coding (e.g. "gzip" → bytes), made once and shared by the cached copy,
     # so an answer served from the cache is never compressed again.
     encoded: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    # What a view made of this answer to serve it again as it is (the web layer keeps its whole
+    # HTTP replies here, one per variant): kept with the answer, so it goes when the answer does.
+    views: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    key: tuple | None = field(default=None, repr=False, compare=False)  # its key in the answer cache, if kept

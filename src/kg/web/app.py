@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from json.encoder import encode_basestring_ascii
@@ -29,9 +30,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..dist import read_manifest
-from ..query import QueryService, load_saved_queries, worker_summary
+from ..query import QueryResult, QueryService, load_saved_queries, worker_summary
 from ..settings import Settings, load_settings
 from . import encoding
+from .common import REPLY_SLOT
 from .context import AppContext
 
 HERE = Path(__file__).parent
@@ -127,6 +129,8 @@ _CORS = (
         b"ETag, X-KG-Rows, X-KG-Truncated, X-KG-Row-Limit, X-KG-Query-Ms, X-KG-Cache, X-KG-Lane",
     ),
 )
+KEPT_REQUESTS = 4096  # requests whose replies are kept (Edge.replies)
+MAX_KEPT_QUERY_STRING = 8192  # bytes: a longer query string is answered without keeping its reply
 _GZ = b'-gz"'  # the entity tag of a gzip representation: the identity one's, marked
 _PATHSEND = "http.response.pathsend"  # the ASGI extension: the server sends a file by its path
 
@@ -144,11 +148,26 @@ class Edge:
     depends on the method and path only, never on Origin or Accept-Encoding.
     """
 
-    def __init__(self, app: ASGIApp, ctx: AppContext, health: Health, limit: int):
+    def __init__(self, app: ASGIApp, ctx: AppContext, health: Health, limit: int,
+                 endpoints: dict[str, ASGIApp] | None = None):
         self.app = app
         self.ctx = ctx
         self.health = health
         self.limit = limit
+        # Paths answered by an endpoint of their own (pure ASGI), called here with no framework layers
+        # between: the SPARQL endpoint, the hottest path. Every other path goes to the application.
+        self.endpoints = endpoints or {}
+        if self.endpoints and getattr(app, "user_middleware", None):
+            # a middleware added to the application would not see these paths: add it here instead
+            raise TypeError(
+                f"the application has middleware ({app.user_middleware}) that {', '.join(self.endpoints)} "
+                "would skip: the edge layer calls those endpoints directly"
+            )
+        # Replies kept whole: request (path, query string, Accept, Accept-Language) → the answer-cache
+        # key of the answer it was made of. The reply itself (one per variant: compressed or not,
+        # CORS or not) is kept with that answer (``QueryResult.views``), so the answer cache's byte
+        # budget bounds it and an answer dropped from the cache takes its replies with it.
+        self.replies: OrderedDict[tuple, tuple] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -233,7 +252,19 @@ class Edge:
                     if message.get("more_body", False):
                         return
                     message = {"type": "http.response.body", "body": b"", "more_body": False}
+            if kept_as is not None:
+                sent.append(message)
             await send(message)
+
+        # A GET whose reply may be kept: the request that identifies it, and where the handler says
+        # which kept answer it was made of (kg.web.common.result_response).
+        kept_as: tuple | None = None
+        slot: list[QueryResult] = []
+        if method == "GET" and len(scope.get("query_string", b"")) <= MAX_KEPT_QUERY_STRING:
+            kept_as = (path, scope.get("query_string", b""), headers.get(b"accept"), headers.get(b"accept-language"))
+            scope = {**scope, REPLY_SLOT: slot}
+        variant = (gzip_ok, origin)
+        sent: list[Message] = []  # the response as sent, when it may be kept
 
         if gzip_ok and b"if-none-match" in headers:  # handlers compare their own (identity) tags
             headers[b"if-none-match"] = headers[b"if-none-match"].replace(_GZ, b'"')
@@ -251,12 +282,43 @@ class Edge:
                 await send_wrapped({"type": "http.response.body", "body": body})
             elif is_read and b"if-none-match" in headers and (etag := self._matching(scope, headers, version)):
                 await Response(status_code=304, headers={"ETag": etag})(scope, receive, send_wrapped)
-            elif method in ("POST", "PUT", "PATCH"):
-                await self._limited(scope, receive, send_wrapped, facts)
+            elif kept_as is not None and (reply := self._kept(kept_as, variant)) is not None:
+                start_message, body, facts[:] = reply
+                await send({"type": "http.response.start", "status": 200, "headers": start_message})
+                await send({"type": "http.response.body", "body": body})
             else:
-                await self.app(scope, receive, send_wrapped)
+                await self._dispatch(scope, receive, send_wrapped, facts)
+                if slot and facts[0] == 200 and len(sent) == 2 and kept_as is not None:
+                    self._keep(kept_as, variant, slot[-1], sent, facts)
         finally:
             _log(scope, method, path, facts[0], start, facts[1], facts[2], facts[3])
+
+    def _kept(self, request: tuple, variant: tuple[bool, bool]) -> tuple[list, bytes, list] | None:
+        """The reply kept for this request and variant, while its answer is in the answer cache."""
+        key = self.replies.get(request)
+        if key is None:
+            return None
+        answer = self.ctx.service.cache.get(key)  # counted as the cache hit it is
+        if answer is None:  # the answer left the cache: so do its replies
+            del self.replies[request]
+            return None
+        reply = answer.views.get(variant)
+        if reply is None:
+            return None
+        self.ctx.kept_replies_sent += 1
+        return reply  # type: ignore[return-value]  # what _keep put there
+
+    def _keep(self, request: tuple, variant: tuple[bool, bool], answer: QueryResult, sent: list[Message],
+              facts: list) -> None:
+        """Keep a reply made of a kept answer: its final headers and body, and its access-log facts."""
+        start, body = sent
+        if body.get("more_body", False) or start["type"] != "http.response.start":
+            return
+        answer.views[variant] = (start["headers"], body.get("body", b""), list(facts))
+        self.replies[request] = answer.key  # type: ignore[assignment]  # set on every kept answer
+        self.replies.move_to_end(request)
+        if len(self.replies) > KEPT_REQUESTS:
+            self.replies.popitem(last=False)
 
     @staticmethod
     async def _preflight(headers: dict[bytes, bytes], send: Send) -> int:
@@ -288,7 +350,30 @@ class Edge:
         etag = etag_for(scope, headers, version)
         return etag if etag.encode() in [t.strip() for t in headers[b"if-none-match"].split(b",")] else None
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send, facts: list) -> None:
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send, facts: list) -> None:
+        """The path's own endpoint (with the application in its scope, as the router would give it)
+        or the application; request bodies counted against the limit as they are read."""
+        endpoint = self.endpoints.get(scope["path"])
+        if endpoint is None:
+            app = self.app
+        else:
+            app = endpoint
+            scope = {**scope, "app": self.app}
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            receive = self._limited_receive(receive)
+        try:
+            await app(scope, receive, send)
+        except _TooLarge:
+            if not facts[0]:
+                await self._too_large(scope, receive, send)
+        except Exception:
+            # what the application's own error layer does for its routes: a plain 500, then raised
+            # for the server to log
+            if endpoint is not None and not facts[0]:
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            raise
+
+    def _limited_receive(self, receive: Receive) -> Receive:
         received = 0
 
         async def limited_receive() -> Message:
@@ -299,11 +384,7 @@ class Edge:
                 raise _TooLarge()
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            if not facts[0]:
-                await self._too_large(scope, receive, send)
+        return limited_receive
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         text = f"request too large: the limit is {self.limit} bytes (KG_MAX_QUERY_BYTES)\n"
@@ -433,7 +514,8 @@ def _application(settings: Settings | None, server: str | None) -> tuple[FastAPI
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> PlainTextResponse:
         """Counters in the Prometheus text format."""
-        values = {**ctx.service.metrics(), "kg_gzip_compressions_total": encoding.COUNTER.compressions}
+        values = {**ctx.service.metrics(), "kg_gzip_compressions_total": encoding.COUNTER.compressions,
+                  "kg_kept_replies_sent_total": ctx.kept_replies_sent}
         lines = [f"{name} {value:g}" for name, value in sorted(values.items())]
         return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
 
@@ -444,7 +526,9 @@ def asgi_app(settings: Settings | None = None, server: str | None = None) -> ASG
     """Return what the server runs: the edge layer around the application (``server``: the HTTP
     server that runs it, which /healthz reports)."""
     app, ctx, health = _application(settings, server)
-    return Edge(app, ctx, health, limit=ctx.settings.max_query_bytes)
+    from .routes_sparql import ENDPOINT
+
+    return Edge(app, ctx, health, limit=ctx.settings.max_query_bytes, endpoints={"/sparql": ENDPOINT})
 
 
 async def _flush_access_log(every: float = 0.2) -> None:

@@ -96,6 +96,9 @@ async def execute(
 
 
 _TEXTUAL = ("+json", "+xml", "json", "xml", "trig", "n-triples")
+# The scope entry where the edge layer (kg.web.app.Edge) learns that a reply was made of a kept
+# answer (a list it gives, where result_response puts the answer): it may then keep the whole reply.
+REPLY_SLOT = "kg.reply"
 
 
 def result_response(result: QueryResult, request: Request, filename: str | None = None) -> Response:
@@ -105,6 +108,9 @@ def result_response(result: QueryResult, request: Request, filename: str | None 
     once per answer: the compressed bytes are kept with the cached answer and served to every hit.
     """
     settings = context(request).settings
+    slot = request.scope.get(REPLY_SLOT)
+    if slot is not None and result.key is not None:  # a kept answer: the edge layer may keep this reply
+        slot.append(result)
     media = result.media_type
     if media.startswith("text/") or media.endswith(_TEXTUAL):
         media += "; charset=utf-8"

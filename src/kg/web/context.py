@@ -56,6 +56,7 @@ class AppContext:
     # what the landing page says the graph holds (``overview.summary``), keyed by (version, language)
     summaries: Memo[tuple[str, str], dict[str, object]] = field(default_factory=Memo)
     version: str = field(init=False)  # the dataset version, from the manifest
+    kept_replies_sent: int = 0  # replies the edge layer sent as it kept them (kg.web.app.Edge)
     _service: QueryService | None = None
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse, Response
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ..namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, SD, rebase
 from ..query import QueryError, QuerySyntaxError
@@ -231,4 +232,35 @@ async def sparql_post(request: Request) -> Response:
     )
 
 
-ROUTES = [Route("/sparql", sparql_get, methods=["GET"]), Route("/sparql", sparql_post, methods=["POST"])]
+METHODS = "GET, HEAD, POST, OPTIONS"
+
+
+class Endpoint:
+    """The SPARQL endpoint as one ASGI application: the edge layer (``kg.web.app.Edge``) calls it
+    for every request to /sparql, with no framework layers between (the application's router has
+    the same object, for the application used without the edge layer). ``scope["app"]`` is the
+    application (``context`` reads the application object from it)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _endpoint(scope, receive, send)
+
+
+async def _endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    method = scope["method"]
+    if method == "GET":
+        response = await sparql_get(request)
+    elif method == "POST":
+        response = await sparql_post(request)
+    elif method == "OPTIONS":  # not a CORS preflight (the edge layer answers those): what is allowed here
+        response = Response(status_code=204, headers={"Allow": METHODS})
+    else:
+        response = PlainTextResponse(
+            f"method {method} is not allowed on /sparql (allowed: {METHODS})\n", status_code=405,
+            headers={"Allow": METHODS},
+        )
+    await response(scope, receive, send)
+
+
+ENDPOINT = Endpoint()
+ROUTES = [Route("/sparql", ENDPOINT)]
