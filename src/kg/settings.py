@@ -101,13 +101,22 @@ class Settings:
     cache_mb: int = field(
         default=64, metadata=_meta("Size of the answer cache, MiB (answers keyed by dataset version and request).")
     )
+    processes: int = field(
+        default=1,
+        metadata=_meta(
+            "Server processes on the one port (uvicorn's or granian's workers): each serves the whole "
+            "application with its own answer cache and query workers (KG_WORKERS and KG_OWN_WORKERS are "
+            "shared out among them); a process that dies is replaced. Per-client limits, /metrics and "
+            "/healthz are per process."
+        ),
+    )
     loop: str = field(default="auto", metadata=_meta("Event loop: auto (uvloop when installed), uvloop or asyncio."))
     http: str = field(default="auto", metadata=_meta("HTTP parser: auto (httptools when installed), httptools or h11."))
     server: str = field(
         default="uvicorn",
         metadata=_meta(
             "HTTP server: uvicorn, or granian (Rust HTTP/1.1; `pip install 'tokyo-sme-kg[granian]'`; KG_HTTP "
-            "is then unused); one process either way, on the KG_LOOP event loop."
+            "is then unused); KG_PROCESSES processes either way, each on the KG_LOOP event loop."
         ),
     )
     memory_triples: int = field(
@@ -158,6 +167,12 @@ def setting_docs() -> list[tuple[str, str, str]]:
             default = f"{default.name}/ (packaged)"
         out.append((f"KG_{f.name.upper()}", str(default), f.metadata["help"]))
     return out
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``KG_*`` environment variables that ``load_settings`` reads back as ``settings`` (how a
+    server hands its settings, command-line flags included, to the processes it starts)."""
+    return {f"KG_{f.name.upper()}": str(getattr(settings, f.name)) for f in fields(Settings)}
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

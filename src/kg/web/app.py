@@ -12,6 +12,8 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
+import select
 import time
 import zlib
 from collections import OrderedDict
@@ -96,8 +98,26 @@ class AccessLog:
         if not self.lines or self.stream is None:
             return
         lines, self.lines = self.lines, []
-        self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file (a test's buffer): one write
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+            return
+        # Whole lines in writes of at most PIPE_BUF bytes, each atomic on a pipe: the records of
+        # several server processes (KG_PROCESSES) sharing one stderr never cut into each other.
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            data = line.encode("ascii") + b"\n"  # ASCII escapes only (see add)
+            if chunk and size + len(data) > select.PIPE_BUF:
+                os.write(fd, b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(data)
+            size += len(data)
+        if chunk:
+            os.write(fd, b"".join(chunk))
 
 
 ACCESS_LOG = AccessLog()
@@ -419,6 +439,7 @@ class Health:
                     "triples": ctx.manifest["triples"],
                     "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
                     "server": self.server,
+                    "process": os.getpid(),  # which server process answered (KG_PROCESSES)
                     "workers": workers,
                     "worker_restarts": restarts,
                 },
@@ -565,6 +586,9 @@ def run(settings: Settings) -> None:
                 "KG_SERVER=granian needs granian: pip install 'tokyo-sme-kg[granian]'"
             ) from None
     configure_logging()
+    if settings.processes > 1:
+        _run_processes(settings)
+        return
     app = asgi_app(settings, server=settings.server)
     print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
     if settings.server == "granian":
@@ -582,6 +606,54 @@ def run(settings: Settings) -> None:
         access_log=False,
         log_level="warning",
         log_config=None,  # keep our logging set-up (uvicorn would replace it)
+    )
+
+
+def process_settings(settings: Settings) -> Settings:
+    """The settings of one of ``settings.processes`` server processes: the query workers shared out
+    (each process at least one of each kind it has), so the processes together run about as many."""
+    share = settings.processes
+    return settings.with_overrides(
+        workers=max(1, -(-settings.workers // share)),
+        own_workers=max(1, -(-settings.own_workers // share)) if settings.own_workers else 0,
+    )
+
+
+def served_app() -> ASGIApp:
+    """The application of one server process of several (the factory the HTTP server's workers call):
+    its settings from the environment that ``_run_processes`` set."""
+    settings = load_settings()
+    configure_logging()
+    return asgi_app(settings, server=settings.server)
+
+
+def _run_processes(settings: Settings) -> None:
+    """Serve with ``settings.processes`` processes on one listening socket, started, watched and
+    replaced when they die by the HTTP server's own process manager (uvicorn's or granian's
+    workers); each runs ``served_app`` with ``process_settings``, handed over in the environment."""
+    from ..settings import settings_env
+
+    os.environ.update(settings_env(process_settings(settings)))
+    print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql) "
+          f"with {settings.processes} processes", flush=True)
+    target = f"{__name__}:served_app"
+    if settings.server == "granian":
+        from granian.constants import HTTPModes, Interfaces, Loops
+        from granian.log import LogLevels
+        from granian.server import Server
+
+        Server(
+            target, address=settings.host, port=settings.port, interface=Interfaces.ASGI, workers=settings.processes,
+            factory=True, loop=Loops(settings.loop), http=HTTPModes.http1, websockets=False, backlog=2048,
+            log_level=LogLevels.error, log_access=False, respawn_failed_workers=True,
+        ).serve()
+        return
+    import uvicorn
+
+    uvicorn.run(
+        target, factory=True, workers=settings.processes, host=settings.host, port=settings.port,
+        loop=settings.loop, http=settings.http, server_header=False, access_log=False, log_level="warning",
+        log_config=None,
     )
 
 
