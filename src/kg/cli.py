@@ -556,6 +556,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Query worker processes (KG_WORKERS).")] = None,
     loop: Annotated[str | None, typer.Option(help="Event loop: auto, uvloop or asyncio (KG_LOOP).")] = None,
     server: Annotated[str | None, typer.Option(help="HTTP server: uvicorn or granian (KG_SERVER).")] = None,
+    processes: Annotated[int | None, typer.Option(help="Server processes on the port (KG_PROCESSES).")] = None,
 ) -> None:
     """Serve the built graph over HTTP (SPARQL endpoint, saved queries, pages, dumps)."""
     settings = _settings(
@@ -569,6 +570,7 @@ def serve(
         workers=workers,
         loop=loop,
         server=server,
+        processes=processes,
     )
     from .query import QueryDefinitionError, StoreError
     from .web import ServerUnavailable, run

@@ -140,6 +140,16 @@ class Settings:
             return None
         return Path(self.store_dir) if self.store_dir else Path(self.dist_dir) / "store"
 
+    def served_store_dir(self, triples: int) -> Path | None:
+        """The on-disk store a server answers a dataset of ``triples`` from; None: from memory.
+
+        A small dataset is held in memory by the server process (its inline lookups then run in
+        about half the time); a large one is read from the shared on-disk store, as the workers do.
+        A store named in KG_STORE_DIR is always used (replicas sharing one store, fast restarts).
+        """
+        explicit = self.store_dir not in ("", "memory")
+        return self.resolved_store_dir if explicit or triples > self.memory_triples else None
+
     @property
     def server_url(self) -> str:
         """Return the public root URL without trailing slash."""

@@ -34,7 +34,7 @@ from ..settings import Settings
 from . import execution
 from .placement import Kind, Lane, Placement
 from .precomputed import answer_key, ensure_answers, existing_answers, precomputed_queries, read_answer
-from .saved import load_saved_queries
+from .saved import SavedQuery, load_saved_queries
 from .shape import MAX_PATTERNS
 from .types import (
     EngineUnavailable,
@@ -94,8 +94,11 @@ class AnswerCache:
 class QueryService:
     """Runs queries with the configured limits, wherever the placement puts them, and caches answers."""
 
-    def __init__(self, settings: Settings, version: str, in_process: bool = False):
+    def __init__(self, settings: Settings, version: str, in_process: bool = False,
+                 registry: dict[str, SavedQuery] | None = None):
         self.settings = settings
+        # the saved queries (the server has read them already; read from settings.queries_dir when not given)
+        self.registry = registry
         self.version = version
         self.in_process = in_process  # no worker processes: every query runs inline (kg query)
         self.cache = AnswerCache(settings.cache_mb * 2**20)
@@ -129,13 +132,7 @@ class QueryService:
         from ..dist import read_manifest
         from .store import ensure_store, open_store
 
-        store_dir = settings.resolved_store_dir
-        triples = sum(read_manifest(settings.dist_dir)["triples"].values())
-        # A small dataset is also held in memory by the server process: its inline lookups then run
-        # in about half the time; a large one is read from the shared on-disk store like the workers do.
-        # A store named in KG_STORE_DIR is always used (replicas sharing one store, fast restarts).
-        explicit = settings.store_dir not in ("", "memory")
-        own = store_dir if explicit or triples > settings.memory_triples else None
+        own = settings.served_store_dir(sum(read_manifest(settings.dist_dir)["triples"].values()))
         if own is not None:  # checked (or rebuilt) once here, before the workers open it
             began = time.perf_counter()
             if await asyncio.to_thread(ensure_store, settings.dist_dir, own):
@@ -178,7 +175,7 @@ class QueryService:
         """Serve the answers already stored at once; compute the missing ones (``kg load`` computes
         them ahead) in a thread of their own, so the server does not wait for them to start: until
         one is ready its query just runs."""
-        registry = load_saved_queries(self.settings.queries_dir)
+        registry = self.registry if self.registry is not None else load_saved_queries(self.settings.queries_dir)
         self.precomputed = existing_answers(store_dir, registry)
         if len(self.precomputed) == len(precomputed_queries(registry)):
             return

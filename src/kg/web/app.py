@@ -177,10 +177,11 @@ class Edge:
         # Paths answered by an endpoint of their own (pure ASGI), called here with no framework layers
         # between: the SPARQL endpoint, the hottest path. Every other path goes to the application.
         self.endpoints = endpoints or {}
-        if self.endpoints and getattr(app, "user_middleware", None):
+        middleware = getattr(app, "user_middleware", None)
+        if self.endpoints and middleware:
             # a middleware added to the application would not see these paths: add it here instead
             raise TypeError(
-                f"the application has middleware ({app.user_middleware}) that {', '.join(self.endpoints)} "
+                f"the application has middleware ({middleware}) that {', '.join(self.endpoints)} "
                 "would skip: the edge layer calls those endpoints directly"
             )
         # Replies kept whole: request (path, query string, Accept, Accept-Language) → the answer-cache
@@ -244,9 +245,9 @@ class Edge:
                 raw += [pair for pair in added if pair[0] not in names]
                 raw.append(_VARY)
                 coded = b"content-encoding" in names
-                if gzip_ok and status == 200 and not coded and encoding.compressible(content_type):
+                if gzip_ok and status == 200 and not coded:
                     length = next((v for n, v in raw if n == b"content-length"), None)
-                    if length is None or not length.isdigit() or int(length) >= encoding.MIN_GZIP_BYTES:
+                    if encoding.pays(content_type, int(length) if length and length.isdigit() else None):
                         stream = encoding.compressor()
                         coded = True
                         raw = [(n, v) for n, v in raw if n != b"content-length"] + [(b"content-encoding", b"gzip")]
@@ -303,9 +304,9 @@ class Edge:
             elif is_read and b"if-none-match" in headers and (etag := self._matching(scope, headers, version)):
                 await Response(status_code=304, headers={"ETag": etag})(scope, receive, send_wrapped)
             elif kept_as is not None and (reply := self._kept(kept_as, variant)) is not None:
-                start_message, body, facts[:] = reply
-                await send({"type": "http.response.start", "status": 200, "headers": start_message})
-                await send({"type": "http.response.body", "body": body})
+                kept_headers, kept_body, facts[:] = reply
+                await send({"type": "http.response.start", "status": 200, "headers": kept_headers})
+                await send({"type": "http.response.body", "body": kept_body})
             else:
                 await self._dispatch(scope, receive, send_wrapped, facts)
                 if slot and facts[0] == 200 and len(sent) == 2 and kept_as is not None:
@@ -475,7 +476,7 @@ def _application(settings: Settings | None, server: str | None) -> tuple[FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = QueryService(settings, ctx.version)
+        service = QueryService(settings, ctx.version, registry=ctx.registry)
         await service.start()
         ctx.start_service(service)
         flusher = asyncio.get_running_loop().create_task(_flush_access_log())
@@ -576,6 +577,8 @@ class ServerUnavailable(ValueError):
 
 def run(settings: Settings) -> None:
     """Serve on the configured host and port, in this one process, with uvicorn or granian (KG_SERVER)."""
+    if settings.processes < 1:
+        raise ServerUnavailable(f"KG_PROCESSES={settings.processes}: expected 1 or more server processes")
     if settings.server not in SERVERS:
         raise ServerUnavailable(f"KG_SERVER={settings.server!r}: expected one of {', '.join(SERVERS)}")
     if settings.server == "granian":

@@ -116,7 +116,7 @@ def result_response(result: QueryResult, request: Request, filename: str | None 
         media += "; charset=utf-8"
     body = result.body
     coding: list[tuple[bytes, bytes]] = []
-    if len(body) >= encoding.MIN_GZIP_BYTES and encoding.accepts_gzip(
+    if encoding.pays(media.encode(), len(body)) and encoding.accepts_gzip(
         request.headers.get("accept-encoding", "").encode("latin-1")
     ):
         gz = result.encoded.get("gzip")

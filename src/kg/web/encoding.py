@@ -65,6 +65,12 @@ def compressible(content_type: bytes) -> bool:
     ) or media == b"image/svg+xml"
 
 
+def pays(content_type: bytes, length: int | None) -> bool:
+    """Whether compressing an answer of this type and length (None: not known ahead) pays: the one
+    decision, for the edge layer and for cached SPARQL answers alike."""
+    return compressible(content_type) and (length is None or length >= MIN_GZIP_BYTES)
+
+
 def compressor() -> zlib._Compress:
     """A gzip stream (wbits 31: gzip header and trailer, timestamp zero)."""
     COUNTER.compressions += 1
