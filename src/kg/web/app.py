@@ -165,7 +165,9 @@ class Edge:
     caching headers; ETag on reads that answer 200 (a gzip representation's tag is marked) and
     304 on a match; liveness from pre-encoded bytes; one access-log record per request. Headers
     are edited as the raw ASGI list (lower-case names, as Starlette writes them). Which code runs
-    depends on the method and path only, never on Origin or Accept-Encoding.
+    depends on the method and path only, never on Origin or Accept-Encoding (which only choose
+    the variant of a reply). /sparql goes to its own endpoint directly (``endpoints``); a GET
+    whose reply was made of a cached answer is answered again with that reply, kept whole.
     """
 
     def __init__(self, app: ASGIApp, ctx: AppContext, health: Health, limit: int,
