@@ -41,6 +41,11 @@ from report_md import splice_section  # noqa: E402  (one way to replace a sectio
 from tests.webserver import Server, free_port, stop_process  # noqa: E402
 
 FIRST_MS, WARM_P99_MS = 1000.0, 50.0
+FIRST_MS_10M = 3000.0  # the 10M edition's target for a first request (issue 21, criterion 3)
+
+
+def first_target(scale: int) -> float:
+    return FIRST_MS_10M if scale >= 10_000_000 else FIRST_MS
 JSON = "application/sparql-results+json"
 SECTION = "## Queries at scale (issue 21, criterion 3)"  # the 1M edition's section
 SECTION_10M = "## Queries at scale, 10M edition (issue 21, criterion 3)"
@@ -113,6 +118,8 @@ def timed_get(port: int, path: str, accept: str) -> tuple[float, int, bytes]:
 
 
 def p99(values: list[float]) -> float:
+    if not values:
+        return float("nan")  # not measured (the first request failed)
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
@@ -137,7 +144,10 @@ def oxigraph_rows(url: str, text: str) -> tuple[list[tuple[str, ...]] | None, st
         return None, f"oxigraph: {type(exc).__name__}"
     if r.status_code != 200:
         return None, f"oxigraph: HTTP {r.status_code} {r.text[:120]}"
-    return rows_of(r.content), ""
+    try:
+        return rows_of(r.content), ""
+    except ValueError:  # its time limit (--timeout-s) cut the answer after it began: nothing to compare
+        return None, f"oxigraph: answer cut after {len(r.content):,} bytes (its {OXIGRAPH_SECONDS} s limit)"
 
 
 def compare(ours: list[tuple[str, ...]], theirs: list[tuple[str, ...]] | None, note: str) -> str:
@@ -241,7 +251,9 @@ def run(dist: Path, store: Path, work: Path, oxigraph: str, warm: int = 50, only
                     path = f"/api/queries/{name}" + (f"?{urlencode(params)}" if params else "")
                     load_first = load_average()
                     first, status, body = timed_get(server.port, path, JSON)
-                    times = [timed_get(server.port, path, JSON)[0] for _ in range(warm)]
+                    # warm: the answer cached by the first request; a failed one (stopped at the time
+                    # limit) is not cached, so asking again would only measure the limit again
+                    times = [timed_get(server.port, path, JSON)[0] for _ in range(warm)] if status == 200 else []
                     ours = rows_of(body) if status == 200 else []
                     text = bind_by_rewriting(q.text, q.bindings(params))
                     theirs, note = oxigraph_rows(ox_url, text)
@@ -266,6 +278,8 @@ def run(dist: Path, store: Path, work: Path, oxigraph: str, warm: int = 50, only
             rows.append({"kind": "page", "name": label, "path": path, "status": status, "bytes": len(body),
                          "first_ms": first, "warm_p99_ms": p99(times), "load": load_first, "start_s": up})
             print(rows[-1], flush=True)
+        for r in rows:
+            r["first_target_ms"] = first_target(scale)
         _rerun_missed(rows, dist, store, work, registry, warm)
     finally:
         stop_process(ox_proc)
@@ -275,7 +289,8 @@ def run(dist: Path, store: Path, work: Path, oxigraph: str, warm: int = 50, only
 
 def _rerun_missed(rows: list[dict], dist: Path, store: Path, work: Path, registry, warm: int) -> None:
     """Measure a missed figure once more, after waiting (up to a minute) for a quieter machine."""
-    missed = [r for r in rows if r["status"] == 200 and (r["first_ms"] > FIRST_MS or r["warm_p99_ms"] > WARM_P99_MS)]
+    missed = [r for r in rows if r["status"] == 200
+              and (r["first_ms"] > r.get("first_target_ms", FIRST_MS) or r["warm_p99_ms"] > WARM_P99_MS)]
     missed = missed[:RERUNS]
     for r in missed:
         deadline = time.time() + 60
@@ -300,10 +315,13 @@ def _rerun_missed(rows: list[dict], dist: Path, store: Path, work: Path, registr
 def _met(r: dict) -> str:
     first = min(r["first_ms"], r.get("rerun_first_ms", r["first_ms"]))
     warm = min(r["warm_p99_ms"], r.get("rerun_warm_p99_ms", r["warm_p99_ms"]))
-    return ("yes" if first <= FIRST_MS else "**no**") + " / " + ("yes" if warm <= WARM_P99_MS else "**no**")
+    return ("yes" if first <= r.get("first_target_ms", FIRST_MS) else "**no**") + " / " + (
+        "yes" if warm <= WARM_P99_MS else "**no**")
 
 
 def _figure(r: dict, key: str) -> str:
+    if r[key] != r[key]:  # NaN: not measured
+        return "—"
     text = f"{r[key]:,.0f}" if r[key] >= 10 else f"{r[key]:.1f}"
     if f"rerun_{key}" in r:
         text += f" (again: {r[f'rerun_{key}']:,.0f} at load {r['rerun_load']:.1f})"
@@ -329,7 +347,7 @@ def report(result: dict) -> list[str]:
         "Load = the machine's 1-minute load average (2 cores, shared with other sessions) when measured; a "
         "missed figure was measured once more when the machine was quieter (\"again\"). Rows: the same query "
         "on oxigraph, parameters written into the text. `precomputed` = answered from the store's answers "
-        "(the query's header says why). Targets: first ≤ 1,000 ms, warm p99 ≤ 50 ms.\n",
+        f"(the query's header says why). Targets: first ≤ {first_target(scale):,.0f} ms, warm p99 ≤ 50 ms.\n",
         "| query | parameters | rows | first ms | warm p99 ms | load | vs oxigraph | met (first / warm) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -346,6 +364,8 @@ def report(result: dict) -> list[str]:
         if r["kind"] == "page":
             lines.append(f"| {r['name']} | `{r['path']}` | {r['status']} | {r['bytes'] / 1024:.0f} | "
                          f"{_figure(r, 'first_ms')} | {_figure(r, 'warm_p99_ms')} | {r['load']:.1f} | {_met(r)} |")
+    if setup.get("note"):
+        lines.insert(2, f"Note: {setup['note']}.\n")
     queries = [r for r in rows if r["kind"] == "query"]
     same = sum(1 for r in queries if str(r["same"]).startswith("same"))
     met = sum(1 for r in rows if _met(r) == "yes / yes")
