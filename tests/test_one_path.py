@@ -177,6 +177,17 @@ def test_a_repeated_request_gets_its_kept_reply(client):
     assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etags["bare"]
 
 
+def test_a_saved_query_s_reply_is_kept_too(client):
+    """The saved-query API answers through the application's own routes: its cached answers' replies
+    are kept the same way (the edge layer learns of them from the same slot)."""
+    url = f"{client.url}/api/queries/law-status"
+    before = metric(client, "kg_kept_replies_sent_total")
+    replies = [client.get(url, headers={"Accept": JSON, **BROWSER}) for _ in range(4)]
+    assert all(r.status_code == 200 for r in replies)
+    assert len({r.content for r in replies}) == 1 and replies[-1].headers["access-control-allow-origin"] == "*"
+    assert metric(client, "kg_kept_replies_sent_total") >= before + 2  # the third and fourth at least
+
+
 def test_kept_replies_go_when_their_answer_leaves_the_cache(built, settings):
     """A kept reply is served only while its answer is in the answer cache (whose byte budget bounds both)."""
     local = settings.with_overrides(dist_dir=built, cache_mb=1)

