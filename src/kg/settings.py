@@ -18,6 +18,9 @@ from .resources import resource_dir
 # Where the default dist/ is: the folder the command runs in (``make build`` runs at the top of the
 # source tree, so there it is the repository's dist/; an installed wheel writes ./dist wherever it runs).
 DEFAULT_DIST = Path("dist")
+# KG_REASONER / KG_VALIDATOR ``auto``: the reference engines (owlrl, pySHACL) up to this many data
+# triples, the compiled reasoner and the Rust validator beyond (kg.pipeline.builder.choose_engines).
+REFERENCE_ENGINES_MAX_TRIPLES = 50_000
 
 
 def _meta(help_text: str) -> dict[str, str]:

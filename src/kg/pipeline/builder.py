@@ -8,7 +8,6 @@ Output is deterministic: two builds of the same input give byte-identical files.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain, groupby
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +52,23 @@ from ..namespaces import (
     entity,
     rebase,
 )
-from ..settings import Settings
+from ..settings import REFERENCE_ENGINES_MAX_TRIPLES, Settings
 from ..validation import VALIDATORS, Report, run_validation, validate_ntriples_file
 from .mapping import map_into, map_records, search_keys
 from .memory import NotEnoughMemory
 from .memory import check as check_memory
-from .ntriples import LineSink, TermError, Terms, minus, parse_lines, read_lines, sort_unique, subject_of, write_lines
+from .ntriples import (
+    LineSink,
+    TermError,
+    Terms,
+    merged,
+    minus,
+    parse_lines,
+    read_lines,
+    sort_unique,
+    subject_of,
+    write_lines,
+)
 from .reasoning import REASONERS, CompiledReasoner, Unsupported, infer
 from .table_schema import METADATA_FILE, read_schema
 from .tables import load_records
@@ -134,9 +144,7 @@ def assemble(settings: Settings, reason: bool = True) -> Graphs:
     data = map_records(load_records(settings.data_dir))
     if any(isinstance(x, BNode) for t in data for x in t):
         raise BuildError("the data graph has blank nodes; give every node an IRI")
-    restrictions = set(ontology.subjects(RDF.type, OWL.Restriction))
-    if any(isinstance(x, BNode) and x not in restrictions for t in ontology for x in t):
-        raise BuildError("the ontology has blank nodes that are not OWL restrictions; give every other node an IRI")
+    _check_ontology(ontology)
     inferred = infer(ontology, data, settings.reasoner) if reason else Graph()
     return Graphs(ontology, data, inferred)
 
@@ -345,12 +353,6 @@ def dl_profile(lines: Iterable[str]) -> Iterator[str]:
     yield from sort_unique(group)
 
 
-def _merged(*sorted_lines: Iterable[str]) -> Iterator[str]:
-    """The union of sorted, unique line sequences, sorted, without repeats."""
-    for line, _ in groupby(heapq.merge(*sorted_lines)):
-        yield line
-
-
 def write_tables_zip(data_dir: Path, target: Path) -> None:
     """Write the tables and their CSVW metadata to the zip file ``target``, byte for byte the same every build.
 
@@ -384,7 +386,7 @@ def write_dumps(graphs: Graphs | Lines, out: Path, settings: Settings) -> Manife
     onto, data, inf = lines.ontology, lines.data, lines.inferred
     scratch = out / ".scratch"
     scratch.mkdir()
-    write_lines(_merged(onto, data), out / "kg.nt")
+    write_lines(merged(onto, data), out / "kg.nt")
     _serialize(parse_lines(out / "kg.nt"), ox.RdfFormat.TURTLE, out / "kg.ttl", prefixes)
     context = _prefixes(base)  # the JSON-LD context: our prefixes, id: included
     (out / "context.jsonld").write_text(
@@ -627,7 +629,6 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 # Up to this many data triples the reference engines (owlrl, pySHACL) reason and validate; above it,
 # the compiled OWL RL reasoner and the Rust ``shacl`` validator, which give the same results
 # (tests/test_build_scale.py) in time and memory that grow linearly with the data.
-REFERENCE_ENGINES_MAX_TRIPLES = 50_000
 
 
 @dataclass(frozen=True)
@@ -706,7 +707,7 @@ def build_lines(
     report = None
     if validate:
         asserted = work / "asserted.nt"
-        write_lines(_merged(onto, data), asserted)
+        write_lines(merged(onto, data), asserted)
         shapes = load_shapes(settings)
         if engines.validator == "shacl":
             report = validate_ntriples_file(asserted, shapes)

@@ -18,7 +18,7 @@ from typing import IO
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS, TIME, XSD
+from rdflib.namespace import RDFS, SKOS, TIME, XSD
 from rdflib.term import Node
 
 from ..namespaces import rebase
@@ -150,4 +150,7 @@ def subject_of(line: str) -> str:
     return line[: line.index(" ")]
 
 
-RDF_TYPE = str(ox.NamedNode(str(RDF.type)))
+def merged(*sorted_lines: Iterable[str]) -> Iterator[str]:
+    """The union of sorted, unique line sequences, sorted, without repeats."""
+    for line, _ in groupby(heapq.merge(*sorted_lines)):
+        yield line

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
-from itertools import groupby
 
 import owlrl
 from rdflib import BNode, Graph, Literal, URIRef
@@ -12,7 +10,8 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from ..namespaces import DEFAULT_BASE, ID
-from .ntriples import Terms, minus, sort_unique
+from ..settings import REFERENCE_ENGINES_MAX_TRIPLES
+from .ntriples import Terms, merged, minus, sort_unique
 
 _NOISE_TYPES = {OWL.Thing, RDFS.Resource, OWL.NamedIndividual}
 
@@ -29,7 +28,6 @@ def _worth_keeping(s: object, p: object, o: object) -> bool:
 
 
 REASONERS = ("owlrl", "reasonable", "compiled", "auto")
-AUTO_REFERENCE_MAX_TRIPLES = 50_000  # ``auto``: owlrl up to this many data triples, the compiled reasoner beyond
 
 
 def _closure(ontology: Graph, data: Graph, engine: str) -> Iterable[tuple[Node, Node, Node]]:
@@ -63,7 +61,7 @@ def infer(ontology: Graph, data: Graph, engine: str = "owlrl") -> Graph:
     if engine not in REASONERS:
         raise ValueError(f"unknown reasoner {engine!r}; use one of {', '.join(REASONERS)}")
     if engine == "auto":
-        engine = "owlrl" if len(data) <= AUTO_REFERENCE_MAX_TRIPLES else "compiled"
+        engine = "owlrl" if len(data) <= REFERENCE_ENGINES_MAX_TRIPLES else "compiled"
     if engine == "compiled":
         terms = Terms(DEFAULT_BASE)
         data_lines = sort_unique([terms.line(*t) for t in data])
@@ -274,5 +272,4 @@ class CompiledReasoner:
                     other.append(f"{subject} {q} {obj} .")
         own.extend(sorted(group))
         other = sort_unique(other)
-        merged = (line for line, _ in groupby(heapq.merge(own, other, sort_unique(constant))))
-        return list(minus(merged, lines))
+        return list(minus(merged(own, other, sort_unique(constant)), lines))

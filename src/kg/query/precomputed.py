@@ -44,15 +44,18 @@ def precomputed_queries(registry: dict[str, SavedQuery]) -> list[tuple[SavedQuer
     return out
 
 
-def existing_answers(store_dir: Path, registry: dict[str, SavedQuery]) -> dict[str, Path]:
-    """Answer key → file of the ``precompute`` answers already in ``store_dir/answers`` (nothing computed)."""
-    folder = store_dir / ANSWERS
-    found: dict[str, Path] = {}
+def _answer_files(store_dir: Path, registry: dict[str, SavedQuery]) -> list[tuple[SavedQuery, str, Path]]:
+    """Each ``precompute`` query with its answer key and the file its answer is (to be) stored in."""
+    out = []
     for q, bindings in precomputed_queries(registry):
         key = answer_key(q.text, bindings)
-        if (folder / f"{q.name}-{key}.srj").exists():
-            found[key] = folder / f"{q.name}-{key}.srj"
-    return found
+        out.append((q, key, store_dir / ANSWERS / f"{q.name}-{key}.srj"))
+    return out
+
+
+def existing_answers(store_dir: Path, registry: dict[str, SavedQuery]) -> dict[str, Path]:
+    """Answer key → file of the ``precompute`` answers already in ``store_dir/answers`` (nothing computed)."""
+    return {key: path for _, key, path in _answer_files(store_dir, registry) if path.exists()}
 
 
 def ensure_answers(store: ox.Store, store_dir: Path, registry: dict[str, SavedQuery]) -> dict[str, Path]:
@@ -72,9 +75,7 @@ def ensure_answers(store: ox.Store, store_dir: Path, registry: dict[str, SavedQu
         return existing_answers(store_dir, registry)
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for q, bindings in precomputed_queries(registry):
-            key = answer_key(q.text, bindings)
-            path = folder / f"{q.name}-{key}.srj"
+        for q, key, path in _answer_files(store_dir, registry):
             if not path.exists():
                 answer = run_query(store, q.text, q.bindings({}))
                 assert isinstance(answer, ox.QuerySolutions)  # precompute is allowed on SELECT queries only

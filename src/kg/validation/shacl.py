@@ -19,6 +19,8 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Identifier, Node
 
+from ..settings import REFERENCE_ENGINES_MAX_TRIPLES
+
 FORMATS = {
     ".ttl": "turtle",
     ".turtle": "turtle",
@@ -195,8 +197,7 @@ def _node_shape_of(shapes: Graph, shape: Node | None, focus: Node | None, data: 
 
 VALIDATORS = ("pyshacl", "shacl", "auto")
 # ``auto``: pySHACL (the reference) up to this many triples, the Rust engine beyond (the build uses
-# the same bound, kg.pipeline.builder.REFERENCE_ENGINES_MAX_TRIPLES, counted on the data alone).
-AUTO_REFERENCE_MAX_TRIPLES = 50_000
+# the same bound, kg.settings.REFERENCE_ENGINES_MAX_TRIPLES, counted on the data alone).
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
@@ -279,7 +280,7 @@ def run_validation(
     ``engine`` is ``pyshacl`` (reference), ``shacl`` (Rust, much faster) or ``auto`` (by size).
     """
     if engine == "auto":  # the Rust engine has no OWL RL inference: pySHACL does that at any size
-        engine = "pyshacl" if len(data) <= AUTO_REFERENCE_MAX_TRIPLES or inference == "owlrl" else "shacl"
+        engine = "pyshacl" if len(data) <= REFERENCE_ENGINES_MAX_TRIPLES or inference == "owlrl" else "shacl"
     if engine == "shacl":
         return _fast_validation(data, shapes, ontology, inference)
     if engine != "pyshacl":

@@ -596,27 +596,49 @@ def run(settings: Settings) -> None:
                 "KG_SERVER=granian needs granian: pip install 'tokyo-sme-kg[granian]'"
             ) from None
     configure_logging()
+    print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)"
+          + (f" with {settings.processes} processes" if settings.processes > 1 else ""), flush=True)
     if settings.processes > 1:
         _run_processes(settings)
         return
     app = asgi_app(settings, server=settings.server)
-    print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql)", flush=True)
     if settings.server == "granian":
         _run_granian(app, settings)
         return
     import uvicorn
 
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop=settings.loop,
-        http=settings.http,
-        server_header=False,
-        access_log=False,
-        log_level="warning",
-        log_config=None,  # keep our logging set-up (uvicorn would replace it)
-    )
+    uvicorn.run(app, **_uvicorn_options(settings))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves us, in one process or several."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": settings.loop,
+        "http": settings.http,
+        "server_header": False,
+        "access_log": False,  # ours (ACCESS_LOG) logs every request
+        "log_level": "warning",
+        "log_config": None,  # keep our logging set-up (uvicorn would replace it)
+    }
+
+
+def _granian_options(settings: Settings) -> dict[str, Any]:
+    """How granian serves us, embedded in this process or as several."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+
+    return {
+        "address": settings.host,
+        "port": settings.port,
+        "interface": Interfaces.ASGI,  # with the lifespan protocol
+        "http": HTTPModes.http1,  # what uvicorn speaks; no h2c
+        "websockets": False,
+        "backlog": 2048,  # uvicorn's
+        "log_level": LogLevels.error,  # not its "embedded server is experimental" notice on every start
+        "log_access": False,  # ours (ACCESS_LOG) logs every request
+    }
 
 
 def process_settings(settings: Settings) -> Settings:
@@ -644,27 +666,17 @@ def _run_processes(settings: Settings) -> None:
     from ..settings import settings_env
 
     os.environ.update(settings_env(process_settings(settings)))
-    print(f"Serving {settings.dist_dir} on {settings.server_url}/ (SPARQL: {settings.server_url}/sparql) "
-          f"with {settings.processes} processes", flush=True)
     target = f"{__name__}:served_app"
     if settings.server == "granian":
-        from granian.constants import HTTPModes, Interfaces, Loops
-        from granian.log import LogLevels
+        from granian.constants import Loops
         from granian.server import Server
 
-        Server(
-            target, address=settings.host, port=settings.port, interface=Interfaces.ASGI, workers=settings.processes,
-            factory=True, loop=Loops(settings.loop), http=HTTPModes.http1, websockets=False, backlog=2048,
-            log_level=LogLevels.error, log_access=False, respawn_failed_workers=True,
-        ).serve()
+        Server(target, workers=settings.processes, factory=True, loop=Loops(settings.loop),
+               respawn_failed_workers=True, **_granian_options(settings)).serve()
         return
     import uvicorn
 
-    uvicorn.run(
-        target, factory=True, workers=settings.processes, host=settings.host, port=settings.port,
-        loop=settings.loop, http=settings.http, server_header=False, access_log=False, log_level="warning",
-        log_config=None,
-    )
+    uvicorn.run(target, factory=True, workers=settings.processes, **_uvicorn_options(settings))
 
 
 def _new_loop(name: str) -> asyncio.AbstractEventLoop:
@@ -691,23 +703,11 @@ def _run_granian(app: ASGIApp, settings: Settings) -> None:
     """
     import signal
 
-    from granian.constants import HTTPModes, Interfaces
-    from granian.log import LogLevels
     from granian.server.embed import Server
 
     loop = _new_loop(settings.loop)
     asyncio.set_event_loop(loop)
-    server = Server(
-        app,
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,  # with the lifespan protocol
-        http=HTTPModes.http1,  # what uvicorn speaks; no h2c
-        websockets=False,
-        backlog=2048,  # uvicorn's
-        log_level=LogLevels.error,  # not its "embedded server is experimental" notice on every start
-        log_access=False,  # ours (ACCESS_LOG) logs every request
-    )
+    server = Server(app, **_granian_options(settings))
     configure_logging()  # granian's dictConfig replaced the root handlers' set-up
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.stop)
